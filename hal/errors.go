@@ -1,0 +1,15 @@
+package hal
+
+import "errors"
+
+// Errors a driver returns so that the application can act on them. Drivers
+// wrap them with detail (fmt.Errorf("printer: %w", hal.ErrNoPaper)); callers
+// test with errors.Is.
+var (
+	ErrTimeout      = errors.New("device timeout")
+	ErrCancelled    = errors.New("cancelled")
+	ErrNoPaper      = errors.New("printer out of paper")
+	ErrDisconnected = errors.New("device disconnected")
+	ErrNoDevice     = errors.New("no such device on this board")
+	ErrDisabled     = errors.New("device not armed")
+)
