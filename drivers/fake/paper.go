@@ -1,0 +1,247 @@
+package fake
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/shoukuan/pos/hal"
+)
+
+const (
+	paperDefaultCols = 32 // 58 mm paper at normal size
+	// paperMinCols keeps a double-size wide rune (4 columns) placeable, so
+	// that no line ever has to exceed the paper.
+	paperMinCols = 4
+)
+
+// paperCols is the width Layout and RenderPNG actually use for cols.
+func paperCols(cols int) int {
+	if cols <= 0 {
+		return paperDefaultCols
+	}
+	return max(cols, paperMinCols)
+}
+
+// paperSeg is a run of text placed on a line. col is where it starts on
+// the paper, in normal-size columns (what the PNG draws); tcol is where it
+// starts in the text form of the line.
+//
+// The two differ only for double size: the text form writes each character
+// once (so tests and the paper panel can search for "TOTAL") but keeps the
+// alignment of the paper, so a right-aligned double amount still ends at
+// the right edge of the text line.
+type paperSeg struct {
+	text      string
+	col, tcol int
+}
+
+// paperLine is one printed line as both Layout and RenderPNG see it.
+type paperLine struct {
+	segs  []paperSeg
+	scale int // 1 normal, 2 double width and height
+	bold  bool
+}
+
+func (l paperLine) text() string {
+	var b strings.Builder
+	at := 0
+	for _, s := range l.segs {
+		if s.text == "" {
+			continue
+		}
+		for ; at < s.tcol; at++ {
+			b.WriteByte(' ')
+		}
+		b.WriteString(s.text)
+		at += hal.StringWidth(s.text)
+	}
+	return b.String()
+}
+
+// Layout lays doc out as text lines for paper cols characters wide at
+// normal size (0 or less means 32; less than 4 means 4). No line is wider
+// than cols cells as measured by hal.CellWidth.
+//
+// Text wraps at cell boundaries, as printer firmware does, never inside a
+// wide rune; the spaces where a line breaks are dropped and lines carry no
+// trailing blanks. A newline in Text starts a new line. Double size wraps
+// at half the width; its text writes each character once (searchable),
+// aligned on the text line as it is on paper. A pair (Element.Right) always has its label left
+// aligned; the value goes flush right on the label's last line when a
+// space still separates them, otherwise right aligned on its own line(s).
+// Bold does not show in text. QR codes and images show as "[QR] payload"
+// and "[image WxH]". Layout never fails: an invalid element shows as a
+// bracketed note, and Print rejects such documents before laying them out.
+func Layout(doc hal.Document, cols int) []string {
+	cols = paperCols(cols)
+	var out []string
+	for _, e := range doc.Elements {
+		for _, l := range paperLayoutElement(e, cols) {
+			out = append(out, l.text())
+		}
+	}
+	return out
+}
+
+func paperLayoutElement(e hal.Element, cols int) []paperLine {
+	switch e.Kind {
+	case hal.KindText:
+		return paperLayoutText(e, cols)
+	case hal.KindSeparator:
+		return []paperLine{paperPlain(strings.Repeat("-", cols))}
+	case hal.KindFeed:
+		return []paperLine{{scale: 1}}
+	case hal.KindCut:
+		return []paperLine{paperPlain(paperCutLine(cols))}
+	case hal.KindQR:
+		return paperPlainWrapped("[QR] "+paperClean(e.Text, true), cols)
+	case hal.KindImage:
+		w, h := 0, 0
+		if e.Image != nil {
+			w, h = e.Image.Width, e.Image.Height
+		}
+		return paperPlainWrapped(fmt.Sprintf("[image %dx%d]", w, h), cols)
+	}
+	return paperPlainWrapped(fmt.Sprintf("[unknown element kind %d]", e.Kind), cols)
+}
+
+func paperPlain(s string) paperLine {
+	return paperLine{segs: []paperSeg{{text: s}}, scale: 1}
+}
+
+func paperPlainWrapped(s string, cols int) []paperLine {
+	var out []paperLine
+	for _, c := range paperWrap(s, cols) {
+		out = append(out, paperPlain(c))
+	}
+	return out
+}
+
+// paperCutLine is the tear-off mark, exactly cols wide:
+// "- - - - - - - cut  - - - - - - -" at 32 columns.
+func paperCutLine(cols int) string {
+	n := cols - len("cut")
+	k := n / 4 // "- " pairs on each side
+	r := n - 4*k
+	return strings.Repeat("- ", k) + strings.Repeat(" ", r/2) + "cut" +
+		strings.Repeat(" ", r-r/2) + strings.Repeat(" -", k)
+}
+
+func paperLayoutText(e hal.Element, cols int) []paperLine {
+	scale := 1
+	if e.Style.Size == hal.SizeDouble {
+		scale = 2
+	}
+	width := cols / scale // in characters of this size
+	var out []paperLine
+	emit := func(segs ...paperSeg) {
+		out = append(out, paperLine{segs: segs, scale: scale, bold: e.Style.Bold})
+	}
+	place := func(s string, a hal.Align) paperSeg {
+		w := hal.StringWidth(s)
+		switch a {
+		case hal.AlignCenter:
+			return paperSeg{text: s, col: (cols - scale*w) / 2, tcol: (cols - w) / 2}
+		case hal.AlignRight:
+			return paperSeg{text: s, col: cols - scale*w, tcol: cols - w}
+		}
+		return paperSeg{text: s}
+	}
+
+	var chunks []string
+	for _, para := range strings.Split(paperClean(e.Text, false), "\n") {
+		chunks = append(chunks, paperWrap(para, width)...)
+	}
+	value := strings.TrimSpace(paperClean(e.Right, true))
+	if value == "" {
+		for _, c := range chunks {
+			emit(place(c, e.Style.Align))
+		}
+		return out
+	}
+
+	last := chunks[len(chunks)-1]
+	for _, c := range chunks[:len(chunks)-1] {
+		emit(place(c, hal.AlignLeft))
+	}
+	lw, vw := hal.StringWidth(last), hal.StringWidth(value)
+	gap := 1
+	if lw == 0 {
+		gap = 0
+	}
+	if lw+gap+vw <= width {
+		emit(place(last, hal.AlignLeft), place(value, hal.AlignRight))
+		return out
+	}
+	if lw > 0 {
+		emit(place(last, hal.AlignLeft))
+	}
+	for _, c := range paperWrap(value, width) {
+		emit(place(c, hal.AlignRight))
+	}
+	return out
+}
+
+// paperClean makes text printable: tabs become spaces, newlines stay (or
+// become spaces when oneLine) and other control characters go, since they
+// have no width and would garble the text files; invalid UTF-8 becomes
+// U+FFFD so that the files are always UTF-8.
+func paperClean(s string, oneLine bool) string {
+	clean := utf8.ValidString(s)
+	for _, r := range s {
+		if r < 0x20 || (r >= 0x7f && r < 0xa0) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\t', r == '\n' && oneLine:
+			b.WriteByte(' ')
+		case r == '\n':
+			b.WriteByte('\n')
+		case r < 0x20 || (r >= 0x7f && r < 0xa0):
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// paperWrap cuts s into lines of at most width cells. It breaks at any
+// cell boundary but never inside a wide rune; the spaces at a break are
+// dropped, and so are trailing spaces. It returns at least one line.
+func paperWrap(s string, width int) []string {
+	var out []string
+	var b strings.Builder
+	w := 0
+	skipSpaces := false
+	for _, r := range s {
+		if skipSpaces && r == ' ' {
+			continue
+		}
+		skipSpaces = false
+		cw := hal.CellWidth(r)
+		if w > 0 && w+cw > width {
+			out = append(out, strings.TrimRight(b.String(), " "))
+			b.Reset()
+			w = 0
+			if r == ' ' {
+				skipSpaces = true
+				continue
+			}
+		}
+		b.WriteRune(r)
+		w += cw
+	}
+	last := strings.TrimRight(b.String(), " ")
+	if last != "" || len(out) == 0 {
+		out = append(out, last)
+	}
+	return out
+}
