@@ -1,0 +1,83 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestDefaultsAreValid(t *testing.T) {
+	c := Default()
+	if c.Language != "zh-CN" || c.Terminal.TerminalID != "10000001" || c.Operators.MaxFailures != 5 || c.Operators.LockFor().Minutes() != 15 {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestFileOverridesOnlyWhatItNames(t *testing.T) {
+	c, err := Parse([]byte(`{"language":"en","terminal":{"merchant_name":"老王面馆"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Language != "en" || c.Terminal.MerchantName != "老王面馆" || c.Terminal.TerminalID != "10000001" {
+		t.Fatalf("%+v", c)
+	}
+}
+
+func TestErrorsNameTheField(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"language":"fr"}`:                                                "language",
+		`{"terminal":{"terminal_id":"123"}}`:                               "terminal.terminal_id",
+		`{"terminal":{"merchant_id":"12345678901234!"}}`:                   "terminal.merchant_id",
+		`{"terminal":{"merchant_name":"` + strings.Repeat("长", 21) + `"}}`: "42 bytes",
+		`{"host":{"address":"nowhere"}}`:                                   "host.address",
+		`{"host":{"address":"1.2.3.4:99999"}}`:                             "port",
+		`{"host":{"tls":true}}`:                                            "host.ca_file",
+		`{"host":{"timeout_seconds":1}}`:                                   "host.timeout_seconds",
+		`{"limits":{"per_transaction_fen":0}}`:                             "limits.per_transaction_fen",
+		`{"limits":{"daily_fen":1}}`:                                       "limits.daily_fen",
+		`{"operators":{"max_failures":0}}`:                                 "operators.max_failures",
+		`{"receipt":{"copies":9}}`:                                         "receipt.copies",
+		`{"langauge":"en"}`:                                                `unknown field "langauge"`,
+		"{\n\"language\": 5}":                                              "line 2",
+		"{\n\n  \"language\": \"en\",\n}":                                  "line 4",
+		`{"language":"en"} {"language":"zh-CN"}`:                           "trailing",
+		`{"limits":{"per_transaction_fen":1.5}}`:                           "int64",
+	} {
+		_, err := Parse([]byte(body))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want mention of %q", body, err, want)
+		}
+	}
+}
+
+func TestLoad(t *testing.T) {
+	if _, err := Load(""); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "pos.json")
+	os.WriteFile(p, []byte(`{"language":"en"}`), 0o644)
+	c, err := Load(p)
+	if err != nil || c.Language != "en" {
+		t.Fatalf("%v %+v", err, c)
+	}
+	if _, err := Load(p + ".missing"); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Fatalf("missing file: %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add(defaultJSON)
+	f.Add([]byte(`{"language":"en","terminal":{"merchant_name":"老王面馆"}}`))
+	f.Add([]byte(`{"host":{"address":"[::1]:5800","tls":true,"ca_file":"/etc/ca.pem"}}`))
+	f.Add([]byte(`{`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse(data)
+		if err != nil {
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("Parse accepted an invalid config: %v", err)
+		}
+	})
+}
