@@ -1,0 +1,231 @@
+package terminal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/shoukuan/pos/app/operator"
+	"github.com/shoukuan/pos/app/ui"
+	"github.com/shoukuan/pos/hal"
+)
+
+func newMaintenanceMenu(t *Terminal) Screen {
+	back := func(t *Terminal) { t.Show(newMaintenanceMenu(t)) }
+	return &menu{
+		title: mMaintenance,
+		back:  toMain,
+		items: []menuItem{
+			{mSelfTest, func(t *Terminal) { t.Show(&selfTest{back: back}) }},
+			{mOperators, func(t *Terminal) {
+				if !t.isSupervisor() {
+					t.showError(mOperators, E107, "", back)
+					return
+				}
+				t.Show(newOperatorsMenu(t))
+			}},
+			{mVersionInfo, func(t *Terminal) {
+				t.Show(&message{title: mVersionInfo, text: fmt.Sprintf("%s\n%s\n%s", t.build.Version, t.build.Commit, t.build.Platform), next: back})
+			}},
+		},
+	}
+}
+
+// SelfTest runs every device's self-test, the ones that have it, in order.
+func SelfTest(ctx context.Context, d hal.Devices) []hal.SelfTestResult {
+	var out []hal.SelfTestResult
+	for _, dev := range []struct {
+		name string
+		v    any
+	}{
+		{"display", d.Display}, {"keypad", d.Keypad}, {"scanner", d.Scanner},
+		{"card reader", d.CardReader}, {"printer", d.Printer}, {"indicator", d.Indicator},
+	} {
+		if dev.v == nil {
+			out = append(out, hal.SelfTestResult{Device: dev.name, Detail: "not fitted on this board"})
+			continue
+		}
+		st, ok := dev.v.(hal.SelfTester)
+		if !ok {
+			continue
+		}
+		start := time.Now()
+		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		r := st.SelfTest(tctx)
+		cancel()
+		if r.Device == "" {
+			r.Device = dev.name
+		}
+		if r.Took == 0 {
+			r.Took = time.Since(start)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+type selfTest struct {
+	back    func(*Terminal)
+	results []hal.SelfTestResult
+	running bool
+}
+
+func (s *selfTest) enter(t *Terminal) {
+	s.running = true
+	t.Go(func() any { return SelfTest(context.Background(), t.dev) }, func(v any) {
+		s.results, s.running = v.([]hal.SelfTestResult), false
+		failed := 0
+		for _, r := range s.results {
+			if !r.OK {
+				failed++
+			}
+			t.log.Info("self-test", "device", r.Device, "ok", r.OK, "detail", r.Detail)
+		}
+		if t.dev.Indicator != nil {
+			if failed > 0 {
+				t.dev.Indicator.Beep(hal.BeepError)
+			} else {
+				t.dev.Indicator.Beep(hal.BeepOK)
+			}
+		}
+	})
+}
+
+func (s *selfTest) Draw(t *Terminal, c *ui.Canvas) {
+	c.Title(t.tr(mSelfTest))
+	if s.running {
+		c.Center(3, t.tr(mTesting), 0)
+		return
+	}
+	passed := 0
+	y := 1
+	for _, r := range s.results {
+		status, a := t.tr(mPass), hal.AttrOK
+		if !r.OK {
+			status, a = t.tr(mFail), hal.AttrError
+		} else {
+			passed++
+		}
+		if y < c.Rows()-2 {
+			c.Pair(y, r.Device, status, a)
+			y++
+		}
+		if !r.OK && y < c.Rows()-2 {
+			c.Text(1, y, ui.Truncate(r.Detail, c.Cols()-1), hal.AttrDim)
+			y++
+		}
+	}
+	c.Center(c.Rows()-2, t.tr(mSelfTestDone, passed, len(s.results)-passed), hal.AttrBold)
+	c.Footer(t.tr(mContinueHint))
+}
+
+func (s *selfTest) Key(t *Terminal, k hal.Key) {
+	if !s.running && (k == hal.KeyEnter || k == hal.KeyCancel) {
+		s.back(t)
+	}
+}
+
+func newOperatorsMenu(t *Terminal) Screen {
+	back := func(t *Terminal) { t.Show(newOperatorsMenu(t)) }
+	act := func(title msg, do func(by operator.Operator, no string) error, done msg) func(*Terminal) {
+		return func(t *Terminal) {
+			t.Show(&entry{
+				title:  title,
+				prompt: t.tr(mWhichOperator),
+				max:    2,
+				hint:   mEnterHint,
+				cancel: func(t *Terminal, _ *entry) { back(t) },
+				ok: func(t *Terminal, s *entry) {
+					no := s.value
+					if len(no) != 2 {
+						s.fail(t, E101.Code+" "+t.tr(E101.Fix))
+						return
+					}
+					err := do(*t.op, no)
+					switch {
+					case err == nil:
+						t.log.Info("operator admin", "action", title.en, "operator", no, "by", t.op.No)
+						t.showDone(title, t.tr(done, no), back)
+					case errors.Is(err, operator.ErrUnknown):
+						s.fail(t, E104.Code+" "+t.tr(E104.Title))
+					case errors.Is(err, operator.ErrExists):
+						s.fail(t, E108.Code+" "+t.tr(E108.Title))
+					case errors.Is(err, operator.ErrCannotRemoveSupervisor):
+						s.fail(t, E109.Code+" "+t.tr(E109.Title))
+					case errors.Is(err, operator.ErrBadNumber):
+						s.fail(t, E101.Code+" "+t.tr(E101.Fix))
+					case errors.Is(err, operator.ErrNotSupervisor):
+						t.showError(title, E107, "", back)
+					default:
+						t.storageFailed(title, err, back)
+					}
+				},
+			})
+		}
+	}
+	return &menu{
+		title: mOperators,
+		back:  func(t *Terminal) { t.Show(newMaintenanceMenu(t)) },
+		items: []menuItem{
+			{mAddCashier, act(mAddCashier, t.ops.Add, mAdded)},
+			{mRemoveCashier, act(mRemoveCashier, t.ops.Remove, mRemoved)},
+			{mUnlock, act(mUnlock, t.ops.Unlock, mUnlocked)},
+			{mResetPassword, act(mResetPassword, t.ops.ResetPassword, mReset)},
+			{mListOperators, func(t *Terminal) {
+				list, err := t.ops.List()
+				if err != nil {
+					t.storageFailed(mListOperators, err, back)
+					return
+				}
+				t.Show(&operatorList{list: list, back: back})
+			}},
+		},
+	}
+}
+
+type operatorList struct {
+	list  []operator.Info
+	first int
+	back  func(*Terminal)
+}
+
+func (s *operatorList) Draw(t *Terminal, c *ui.Canvas) {
+	c.Title(t.tr(mListOperators))
+	sort.Slice(s.list, func(i, j int) bool { return s.list[i].No < s.list[j].No })
+	now := t.clock.Now()
+	y := 1
+	for i := s.first; i < len(s.list) && y < c.Rows()-1; i++ {
+		o := s.list[i]
+		role := t.tr(mCashier)
+		if o.Role == operator.Supervisor {
+			role = t.tr(mSupervisor)
+		}
+		state := ""
+		switch {
+		case o.LockedUntil.After(now):
+			state = t.tr(mLockedShort) + " " + o.LockedUntil.In(t.zone()).Format("15:04")
+		case o.MustChange:
+			state = t.tr(mMustChangeTag)
+		}
+		c.Pair(y, o.No+" "+role, state, 0)
+		y++
+	}
+	c.Footer(t.tr(mContinueHint))
+}
+
+func (s *operatorList) Key(t *Terminal, k hal.Key) {
+	switch k {
+	case hal.KeyDown:
+		if s.first < len(s.list)-1 {
+			s.first++
+		}
+	case hal.KeyUp:
+		if s.first > 0 {
+			s.first--
+		}
+	case hal.KeyEnter, hal.KeyCancel:
+		s.back(t)
+	}
+}

@@ -1,0 +1,105 @@
+package terminal
+
+import "fmt"
+
+// Lang is a UI language.
+type Lang string
+
+const (
+	ZH Lang = "zh-CN"
+	EN Lang = "en"
+)
+
+// msg is one UI text in both languages. Declaring texts as Go values, not
+// string keys, makes a missing translation a compile error.
+type msg struct{ zh, en string }
+
+var allMsgs []msg
+
+func m(zh, en string) msg {
+	v := msg{zh, en}
+	allMsgs = append(allMsgs, v)
+	return v
+}
+
+func (v msg) in(l Lang, args ...any) string {
+	s := v.zh
+	if l == EN {
+		s = v.en
+	}
+	if len(args) > 0 {
+		return fmt.Sprintf(s, args...)
+	}
+	return s
+}
+
+var (
+	mAppName        = m("收款 POS", "Shoukuan POS")
+	mSignInTitle    = m("操作员签到", "Operator sign-in")
+	mOperatorNo     = m("操作员号:", "Operator no.:")
+	mPassword       = m("密码:", "Password:")
+	mSignInHint     = m("确认=继续 取消=清除", "Enter=next Cancel=clear")
+	mEnterHint      = m("确认=继续 取消=返回", "Enter=next Cancel=back")
+	mMenuHint       = m("数字键选择 取消=返回", "Digit selects, Cancel=back")
+	mContinueHint   = m("按确认键继续", "Press Enter to continue")
+	mWrongPassword  = m("密码错误,还可试%d次", "Wrong password, %d tries left")
+	mLockedUntil    = m("已锁定至 %s", "Locked until %s")
+	mChangeTitle    = m("修改密码", "Change password")
+	mMustChange     = m("首次使用请修改默认密码", "Change the default password")
+	mOldPassword    = m("原密码:", "Old password:")
+	mNewPassword    = m("新密码(%d位):", "New password (%d):")
+	mConfirmPass    = m("再输一次:", "Repeat:")
+	mPasswordChange = m("密码已修改", "Password changed")
+	mMainTitle      = m("主菜单", "Main menu")
+	mTransaction    = m("交易", "Transaction")
+	mQuery          = m("查询", "Query")
+	mSettings       = m("设置", "Settings")
+	mMaintenance    = m("维护", "Maintenance")
+	mSignOff        = m("签退", "Sign off")
+	mOperatorLine   = m("操作员 %s", "Operator %s")
+	mSale           = m("消费", "Sale")
+	mVoid           = m("消费撤销", "Void")
+	mRefund         = m("退货", "Refund")
+	mBalance        = m("余额查询", "Balance inquiry")
+	mAmountTitle    = m("请输入金额", "Enter amount")
+	mAmountHint     = m("确认=继续 清除=退格 取消=返回", "Enter=ok Clear=del Cancel=back")
+	mConfirmTitle   = m("请确认", "Please confirm")
+	mAmount         = m("金额", "Amount")
+	mConfirmHint    = m("确认=确定 取消=返回", "Enter=confirm Cancel=back")
+	mQueryToday     = m("当日交易", "Today's transactions")
+	mQueryTrace     = m("按凭证号查询", "By trace number")
+	mReprint        = m("重打印", "Reprint")
+	mChangePassword = m("修改密码", "Change password")
+	mLanguage       = m("语言 Language", "Language 语言")
+	mTerminalInfo   = m("终端信息", "Terminal info")
+	mLangSet        = m("已切换为中文", "Language set to English")
+	mTerminalID     = m("终端号", "Terminal ID")
+	mMerchantID     = m("商户号", "Merchant ID")
+	mMerchantName   = m("商户名", "Merchant")
+	mHost           = m("主机", "Host")
+	mVersion        = m("版本", "Version")
+	mSelfTest       = m("设备自检", "Self-test")
+	mOperators      = m("操作员管理", "Operators")
+	mVersionInfo    = m("版本信息", "Version info")
+	mTesting        = m("正在检测...", "Testing...")
+	mPass           = m("正常", "OK")
+	mFail           = m("故障", "FAIL")
+	mAddCashier     = m("增加操作员", "Add cashier")
+	mRemoveCashier  = m("删除操作员", "Remove cashier")
+	mUnlock         = m("解锁操作员", "Unlock operator")
+	mResetPassword  = m("重置密码", "Reset password")
+	mListOperators  = m("操作员列表", "List operators")
+	mWhichOperator  = m("操作员号(01-99):", "Operator no. (01-99):")
+	mDone           = m("操作成功", "Done")
+	mAdded          = m("操作员%s已增加,初始密码需修改", "Cashier %s added; must change the initial password")
+	mRemoved        = m("操作员%s已删除", "Cashier %s removed")
+	mUnlocked       = m("操作员%s已解锁", "Operator %s unlocked")
+	mReset          = m("操作员%s密码已重置", "Operator %s password reset")
+	mLockedShort    = m("锁定", "locked")
+	mMustChangeTag  = m("待改密", "new pw")
+	mSupervisor     = m("主管", "supervisor")
+	mCashier        = m("操作员", "cashier")
+	mSignedOff      = m("已签退", "Signed off")
+	mPaperWaiting   = m("打印机缺纸", "Printer out of paper")
+	mSelfTestDone   = m("%d项正常 %d项故障", "%d passed, %d failed")
+)

@@ -1,0 +1,311 @@
+// Package terminal is the POS application: screens drawn on hal.Display,
+// driven by hal.Keypad and the other input devices, over the journal and
+// the operator store. It knows no device detail.
+//
+// Everything the application does runs on one goroutine (the loop), so
+// screens need no locks. Device readers and slow jobs (self-test, later
+// host requests) run on their own goroutines and post their results back
+// to the loop. The loop counts work in flight; Idle tells the headless
+// runner when the terminal has settled.
+package terminal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shoukuan/pos/app/config"
+	"github.com/shoukuan/pos/app/journal"
+	"github.com/shoukuan/pos/app/operator"
+	"github.com/shoukuan/pos/app/ui"
+	"github.com/shoukuan/pos/hal"
+)
+
+// Clock gives the time; the headless runner's clock moves only when told.
+type Clock interface{ Now() time.Time }
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// Build is what `pos version` prints; the terminal info screen shows it.
+type Build struct {
+	Version, Commit, Platform string
+}
+
+// Options configures a Terminal.
+type Options struct {
+	Config  config.Config
+	Devices hal.Devices
+	Journal *journal.DB
+	Clock   Clock // nil: the system clock
+	Build   Build
+	Log     *slog.Logger // nil: discard
+}
+
+// Terminal is the running application.
+type Terminal struct {
+	cfg     config.Config
+	dev     hal.Devices
+	db      *journal.DB
+	ops     *operator.Manager
+	clock   Clock
+	build   Build
+	log     *slog.Logger
+	canvas  *ui.Canvas
+	lang    Lang
+	op      *operator.Operator // signed in, nil when nobody is
+	screen  Screen
+	events  chan func()
+	pending atomic.Int64
+	// armed input devices, as the current screen wants them
+	scanOn   bool
+	cardMode hal.CardMode
+
+	stopOnce sync.Once
+}
+
+// Screen is one state of the UI.
+type Screen interface {
+	Draw(t *Terminal, c *ui.Canvas)
+	Key(t *Terminal, k hal.Key)
+}
+
+// Optional screen behaviour.
+type (
+	// enterer runs when the screen becomes current.
+	enterer interface{ enter(t *Terminal) }
+	// wantsInput says which input devices the screen listens to.
+	wantsInput interface {
+		inputs() (scanner bool, cards hal.CardMode)
+	}
+	codeTaker interface{ code(t *Terminal, c hal.Code) }
+	cardTaker interface{ card(t *Terminal, c hal.Card) }
+)
+
+// New prepares a terminal; Run starts it.
+func New(o Options) (*Terminal, error) {
+	if o.Journal == nil {
+		return nil, errors.New("terminal: no journal")
+	}
+	if o.Devices.Display == nil || o.Devices.Keypad == nil {
+		return nil, errors.New("terminal: a display and a keypad are required")
+	}
+	clock := o.Clock
+	if clock == nil {
+		clock = systemClock{}
+	}
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ops, err := operator.NewManager(o.Journal, clock.Now, operator.Policy{
+		MaxFailures: o.Config.Operators.MaxFailures,
+		LockFor:     o.Config.Operators.LockFor(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("terminal: operators: %w", err)
+	}
+	t := &Terminal{
+		cfg:    o.Config,
+		dev:    o.Devices,
+		db:     o.Journal,
+		ops:    ops,
+		clock:  clock,
+		build:  o.Build,
+		log:    log,
+		canvas: ui.NewCanvas(o.Devices.Display),
+		lang:   Lang(o.Config.Language),
+		events: make(chan func(), 64),
+	}
+	// The language chosen on the terminal outlives a restart and wins over
+	// the configured default.
+	if l, ok, err := o.Journal.Setting("language"); err == nil && ok && (Lang(l) == ZH || Lang(l) == EN) {
+		t.lang = Lang(l)
+	}
+	// Queued now, not in Run, so the terminal is busy (not Idle) from the
+	// start until the first screen is drawn.
+	t.post(func() { t.Show(newSignIn(t)) })
+	return t, nil
+}
+
+// Run shows the sign-in screen and serves events until ctx ends.
+func (t *Terminal) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go t.pumpKeys(ctx)
+	if t.dev.Scanner != nil {
+		go t.pumpCodes(ctx)
+	}
+	if t.dev.CardReader != nil {
+		go t.pumpCards(ctx)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			t.disarm()
+			return nil
+		case fn := <-t.events:
+			fn()
+			t.render()
+			t.pending.Add(-1)
+		}
+	}
+}
+
+// Idle reports whether nothing is queued or running in the application.
+func (t *Terminal) Idle() bool { return t.pending.Load() == 0 }
+
+// post queues fn to run on the loop.
+func (t *Terminal) post(fn func()) {
+	t.pending.Add(1)
+	t.events <- fn
+}
+
+// Go runs job off the loop and then done(result) on it: for work that
+// takes long enough to freeze the screen.
+func (t *Terminal) Go(job func() any, done func(any)) {
+	t.pending.Add(1)
+	go func() {
+		v := job()
+		t.events <- func() { done(v) }
+	}()
+}
+
+func (t *Terminal) pumpKeys(ctx context.Context) {
+	for {
+		ev, err := t.dev.Keypad.ReadKey(ctx)
+		if err != nil {
+			if ctx.Err() != nil || t.deviceFailed(ctx, "keypad", err) {
+				return
+			}
+			continue
+		}
+		t.post(func() { t.onKey(ev.Key) })
+	}
+}
+
+func (t *Terminal) pumpCodes(ctx context.Context) {
+	for {
+		c, err := t.dev.Scanner.Read(ctx)
+		if err != nil {
+			if ctx.Err() != nil || t.deviceFailed(ctx, "scanner", err) {
+				return
+			}
+			continue
+		}
+		t.post(func() {
+			if s, ok := t.screen.(codeTaker); ok && t.scanOn {
+				s.code(t, c)
+			}
+		})
+	}
+}
+
+func (t *Terminal) pumpCards(ctx context.Context) {
+	for {
+		c, err := t.dev.CardReader.Read(ctx)
+		if err != nil {
+			if ctx.Err() != nil || t.deviceFailed(ctx, "card reader", err) {
+				return
+			}
+			continue
+		}
+		t.post(func() {
+			if s, ok := t.screen.(cardTaker); ok && t.cardMode&c.Mode != 0 {
+				s.card(t, c)
+			}
+		})
+	}
+}
+
+// deviceFailed logs a device read error and waits before the next try so a
+// dead device does not spin. It reports whether to stop.
+func (t *Terminal) deviceFailed(ctx context.Context, dev string, err error) bool {
+	t.log.Warn("device read failed", "device", dev, "err", err)
+	select {
+	case <-ctx.Done():
+		return true
+	case <-time.After(time.Second):
+		return false
+	}
+}
+
+func (t *Terminal) onKey(k hal.Key) {
+	if t.dev.Indicator != nil {
+		t.dev.Indicator.Beep(hal.BeepKey)
+	}
+	if t.screen != nil {
+		t.screen.Key(t, k)
+	}
+}
+
+// Show makes s the current screen and arms the devices it listens to.
+func (t *Terminal) Show(s Screen) {
+	t.screen = s
+	scan, cards := false, hal.CardNone
+	if w, ok := s.(wantsInput); ok {
+		scan, cards = w.inputs()
+	}
+	t.arm(scan, cards)
+	if e, ok := s.(enterer); ok {
+		e.enter(t)
+	}
+}
+
+func (t *Terminal) arm(scan bool, cards hal.CardMode) {
+	if t.dev.Scanner != nil && scan != t.scanOn {
+		if err := t.dev.Scanner.Enable(scan); err != nil {
+			t.log.Warn("scanner enable failed", "err", err)
+		}
+	}
+	if t.dev.CardReader != nil && cards != t.cardMode {
+		if err := t.dev.CardReader.Enable(cards); err != nil {
+			t.log.Warn("card reader enable failed", "err", err)
+		}
+	}
+	t.scanOn, t.cardMode = scan, cards
+}
+
+func (t *Terminal) disarm() {
+	t.stopOnce.Do(func() { t.arm(false, hal.CardNone) })
+}
+
+func (t *Terminal) render() {
+	if t.screen == nil {
+		return
+	}
+	t.canvas.Clear()
+	t.screen.Draw(t, t.canvas)
+	if err := t.canvas.Flush(); err != nil {
+		t.log.Error("display flush failed", "err", err)
+	}
+}
+
+// tr translates a UI text into the current language.
+func (t *Terminal) tr(v msg, args ...any) string { return v.in(t.lang, args...) }
+
+// Lang is the current UI language.
+func (t *Terminal) Lang() Lang { return t.lang }
+
+// Operator is the signed-in operator number, "" when nobody is.
+func (t *Terminal) Operator() string {
+	if t.op == nil {
+		return ""
+	}
+	return t.op.No
+}
+
+func (t *Terminal) setLang(l Lang) error {
+	if err := t.db.SetSetting("language", string(l)); err != nil {
+		return err
+	}
+	t.lang = l
+	return nil
+}
+
+func (t *Terminal) isSupervisor() bool { return t.op != nil && t.op.Role == operator.Supervisor }
