@@ -1,0 +1,135 @@
+package board
+
+import (
+	"github.com/shoukuan/pos/drivers/console"
+	"github.com/shoukuan/pos/hal"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestBuiltinBoardsAreValid(t *testing.T) {
+	if len(Names()) == 0 {
+		t.Fatal("no built-in boards")
+	}
+	for _, n := range Names() {
+		d, err := Load(n)
+		if err != nil {
+			t.Fatalf("%s: %v", n, err)
+		}
+		if d.Name != n {
+			t.Errorf("board file %s.json names itself %q", n, d.Name)
+		}
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	if _, err := Load("nope"); err == nil || !strings.Contains(err.Error(), "built-in boards are sim") {
+		t.Fatalf("unknown board: %v", err)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "b.json")
+	os.WriteFile(p, []byte(`{"name":"x"`), 0o644)
+	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), p) {
+		t.Fatalf("broken file: %v", err)
+	}
+	if _, err := Load(filepath.Join(dir, "missing.json")); err == nil {
+		t.Fatal("missing file loaded")
+	}
+}
+
+func TestValidateNamesTheProblem(t *testing.T) {
+	base, _ := embedded.ReadFile("boards/sim.json")
+	for edit, want := range map[[2]string]string{
+		{`"driver": "fake", "images"`, `"driver": "laser", "images"`}:                    `scanner.driver "laser": unknown (one of fake, none)`,
+		{`"cols": 32`, `"cols": 4`}:                                                      "display: 4x12 cells",
+		{`"columns": 32`, `"columns": 100`}:                                              "printer.columns 100",
+		{`"images": "testdata/codes"`, `"images": ""`}:                                   "scanner.images",
+		{`"name": "sim"`, `"name": ""`}:                                                  "name: missing",
+		{`"display": {"driver": "console"`, `"display": {"driver": "memory"`}:            "keypad.driver console: needs display.driver console",
+		{`"indicator": {"driver": "fake"}`, `"indicator": {"driver": "fake", "pin": 7}`}: `unknown field "pin"`,
+	} {
+		src := strings.Replace(string(base), edit[0], edit[1], 1)
+		if src == string(base) {
+			t.Fatalf("edit %q did not apply", edit[0])
+		}
+		_, err := Parse([]byte(src))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", edit[1], err, want)
+		}
+	}
+}
+
+func TestOpenHeadlessSim(t *testing.T) {
+	d, _ := Load("sim")
+	b, err := Open(d, Env{DataDir: t.TempDir(), Assets: filepath.Join("..", ""), Headless: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if b.Console != nil || b.Fakes.Display == nil || b.Fakes.Keypad == nil || b.Fakes.Scanner == nil || b.Fakes.Cards == nil || b.Fakes.Printer == nil {
+		t.Fatalf("headless sim: %+v", b.Fakes)
+	}
+	if _, err := Open(d, Env{DataDir: t.TempDir(), Assets: t.TempDir(), Headless: true}); err == nil || !strings.Contains(err.Error(), "--assets") {
+		t.Fatalf("missing assets: %v", err)
+	}
+}
+
+func TestPanels(t *testing.T) {
+	d, _ := Load("sim")
+	b, err := Open(d, Env{DataDir: t.TempDir(), Assets: "..", Headless: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := simPanels(&b.Fakes)
+	if len(ps) != 4 {
+		t.Fatalf("%d panels", len(ps))
+	}
+	scan := ps[1].(*scannerPanel)
+	// scanning while the terminal does not want a code says so
+	scan.HandleKey(keySpace)
+	if got := scan.Lines(40, 20); !strings.Contains(got[len(got)-1].Text, "not waiting") {
+		t.Fatalf("scanner status: %+v", got)
+	}
+	b.Fakes.Scanner.Enable(true)
+	scan.HandleKey(keySpace)
+	if got := scan.Lines(40, 20); !strings.Contains(got[len(got)-1].Text, "read CODE_128 2812345678901234567") {
+		t.Fatalf("scanner status: %+v", got)
+	}
+	cards := ps[2].(*cardPanel)
+	for _, l := range cards.Lines(60, 20) {
+		if strings.Contains(l.Text, "6222021234567890128") {
+			t.Fatalf("panel shows a full PAN: %q", l.Text)
+		}
+	}
+	b.Fakes.Cards.Enable(hal.CardMagstripe)
+	cards.HandleKey(runeKey('s'))
+	if got := cards.Lines(60, 20); !strings.Contains(got[len(got)-1].Text, "magstripe: blocked-card") {
+		t.Fatalf("card status: %+v", got)
+	}
+	paper := ps[0].(*paperPanel)
+	paper.HandleKey(runeKey('p'))
+	if !b.Fakes.Printer.Status().PaperOut || !strings.Contains(paper.Title(), "OUT OF PAPER") {
+		t.Fatal("p did not take the paper out")
+	}
+}
+
+var keySpace = console.KeyPress{Name: "space"}
+
+func runeKey(r rune) console.KeyPress { return console.KeyPress{Rune: r} }
+
+func FuzzParse(f *testing.F) {
+	base, _ := embedded.ReadFile("boards/sim.json")
+	f.Add(base)
+	f.Add([]byte(`{"name":"x","display":{"driver":"memory","cols":16,"rows":8}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := Parse(data)
+		if err != nil {
+			return
+		}
+		if d.Validate() != nil || d.Name == "" {
+			t.Fatalf("accepted an invalid board: %+v", d)
+		}
+	})
+}

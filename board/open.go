@@ -1,0 +1,124 @@
+package board
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/shoukuan/pos/drivers/console"
+	"github.com/shoukuan/pos/drivers/fake"
+	"github.com/shoukuan/pos/hal"
+)
+
+// Env is where a board is opened.
+type Env struct {
+	DataDir string // receipts and the journal live here
+	Assets  string // relative paths in the board description resolve here ("" = working directory)
+	// Headless swaps the console for an in-memory display and a scripted
+	// keypad: the scenario runner and tests.
+	Headless bool
+	Title    string // console frame title
+}
+
+// Board is an opened board: the devices, plus handles on the fakes for
+// the scenario runner and the simulator.
+type Board struct {
+	Desc    *Desc
+	Devices hal.Devices
+	Fakes   Fakes
+	Console *console.Console // nil when headless or not a console board
+}
+
+// Fakes are the fake devices of the board, nil where a real driver sits.
+type Fakes struct {
+	Keypad    *fake.Keypad
+	Display   *fake.Display
+	Scanner   *fake.Scanner
+	Cards     *fake.CardReader
+	Printer   *fake.Printer
+	Indicator *fake.Indicator
+}
+
+// Open starts the drivers of a board.
+func Open(d *Desc, env Env) (*Board, error) {
+	b := &Board{Desc: d}
+	f := &b.Fakes
+	dev := &b.Devices
+
+	switch d.Scanner.Driver {
+	case "fake":
+		dir := resolve(env.Assets, d.Scanner.Images)
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("board %s: scanner.images %s: no such directory (run from the repository root, or pass --assets DIR)", d.Name, dir)
+		}
+		f.Scanner = fake.NewScanner(dir)
+		dev.Scanner = f.Scanner
+	}
+	switch d.CardReader.Driver {
+	case "fake":
+		dir := resolve(env.Assets, d.CardReader.Cards)
+		cards, err := fake.LoadCardProfiles(dir)
+		if err != nil {
+			return nil, fmt.Errorf("board %s: card_reader.cards: %w", d.Name, err)
+		}
+		if len(cards) == 0 {
+			return nil, fmt.Errorf("board %s: card_reader.cards %s: no card profiles (run from the repository root, or pass --assets DIR)", d.Name, dir)
+		}
+		f.Cards = fake.NewCardReader(cards)
+		dev.CardReader = f.Cards
+	}
+	switch d.Printer.Driver {
+	case "fake":
+		f.Printer = fake.NewPrinter(fake.PrinterOptions{Dir: filepath.Join(env.DataDir, "receipts"), Columns: d.Printer.Columns})
+		dev.Printer = f.Printer
+	}
+	switch d.Indicator.Driver {
+	case "fake":
+		f.Indicator = fake.NewIndicator()
+		dev.Indicator = f.Indicator
+	}
+
+	if env.Headless || d.Display.Driver == "memory" {
+		f.Display = fake.NewDisplay(d.Display.Cols, d.Display.Rows)
+		dev.Display = f.Display
+	}
+	if env.Headless || d.Keypad.Driver == "fake" {
+		f.Keypad = fake.NewKeypad()
+		dev.Keypad = f.Keypad
+	}
+	if dev.Display == nil || dev.Keypad == nil { // the console: display and keyboard
+		title := env.Title
+		if title == "" {
+			title = "POS " + d.Name
+		}
+		c, err := console.Open(console.Options{
+			Cols: d.Display.Cols, Rows: d.Display.Rows, Title: title,
+			Panels: simPanels(f), Help: simHelp,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("board %s: console: %w", d.Name, err)
+		}
+		b.Console = c
+		if dev.Display == nil {
+			dev.Display = c
+		}
+		if dev.Keypad == nil {
+			dev.Keypad = c
+		}
+		refresh := c.Refresh
+		if f.Printer != nil {
+			f.Printer.OnChange(refresh)
+		}
+		if f.Indicator != nil {
+			f.Indicator.OnChange(refresh)
+		}
+	}
+	return b, nil
+}
+
+// Close stops the drivers; the console gives the terminal back.
+func (b *Board) Close() {
+	if b.Console != nil {
+		b.Console.Close()
+	}
+}
