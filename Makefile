@@ -1,0 +1,56 @@
+# pos — payment terminal. `make sim` runs the desktop simulator, `make test`
+# runs every test (installing the Debian packages the tests need).
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+# Static, stripped and reproducible: no cgo, no paths, no build id.
+LDFLAGS := -s -w -buildid= -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags "$(LDFLAGS)"
+DIST    := dist
+FUZZTIME ?= 10s
+
+.PHONY: sim test build arm arm64 android cross bench fuzz lint deps clean scenarios
+
+## sim: the terminal on the desktop simulator (console + fake devices)
+sim: build
+	./$(DIST)/pos run --board sim --data posdata
+
+## build: the host binary in dist/pos
+build:
+	$(BUILD) -o $(DIST)/pos ./cmd/pos
+
+arm:
+	GOOS=linux GOARCH=arm GOARM=7 $(BUILD) -o $(DIST)/pos-linux-armv7 ./cmd/pos
+arm64:
+	GOOS=linux GOARCH=arm64 $(BUILD) -o $(DIST)/pos-linux-arm64 ./cmd/pos
+android:
+	GOOS=android GOARCH=arm64 $(BUILD) -o $(DIST)/pos-android-arm64 ./cmd/pos
+cross: arm arm64 android
+
+## deps: Debian packages the tests use (qemu-user for ARM, unifont for receipts, tmux for the console test)
+deps:
+	@scripts/deps.sh
+
+## test: vet, unit tests, scenarios, fuzz seeds, ARM binary under qemu, console under tmux
+test: deps
+	$(GO) vet ./...
+	POS_REQUIRE_QEMU=1 POS_REQUIRE_TMUX=1 $(GO) test -count=1 ./...
+
+## scenarios: every scenario script through the built binary
+scenarios: build
+	./$(DIST)/pos scenario testdata/scenarios/*.txt
+
+## bench: figures as BENCH lines
+bench: build cross
+	@scripts/bench.sh
+
+## fuzz: a short run of every fuzz target
+fuzz:
+	@scripts/fuzz.sh $(FUZZTIME)
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+
+clean:
+	rm -rf $(DIST)

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shoukuan/pos/app/config"
+	"github.com/shoukuan/pos/app/journal"
+	"github.com/shoukuan/pos/app/terminal"
+	"github.com/shoukuan/pos/board"
+	"github.com/shoukuan/pos/hal"
+)
+
+// scenarioEpoch is where a scenario's clock starts: fixed, so lock-out
+// times and receipt dates are the same on every run.
+var scenarioEpoch = time.Date(2026, 3, 2, 9, 0, 0, 0, time.Local)
+
+// stepClock moves only when told.
+type stepClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *stepClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *stepClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// rig is a headless terminal on a board's fake devices: the scenario
+// runner's hands and eyes.
+type rig struct {
+	b      *board.Board
+	t      *terminal.Terminal
+	db     *journal.DB
+	clock  *stepClock
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// settleTimeout bounds how long one input may take to be handled.
+const settleTimeout = 20 * time.Second
+
+func startRig(cfg config.Config, desc *board.Desc, dataDir, assets string) (*rig, error) {
+	db, err := openJournal(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	b, err := board.Open(desc, board.Env{DataDir: dataDir, Assets: assets, Headless: true})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	clock := &stepClock{now: scenarioEpoch}
+	t, err := terminal.New(terminal.Options{Config: cfg, Devices: b.Devices, Journal: db, Clock: clock, Build: buildInfo()})
+	if err != nil {
+		b.Close()
+		db.Close()
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &rig{b: b, t: t, db: db, clock: clock, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- t.Run(ctx) }()
+	return r, nil
+}
+
+func (r *rig) close() error {
+	r.cancel()
+	err := <-r.done
+	r.b.Close()
+	if cerr := r.db.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (r *rig) Press(k hal.Key) error {
+	r.b.Fakes.Keypad.Press(k)
+	return nil
+}
+
+func (r *rig) Scan(image string) error {
+	if r.b.Fakes.Scanner == nil {
+		return errors.New("this board has no fake scanner")
+	}
+	_, err := r.b.Fakes.Scanner.Present(image)
+	return err
+}
+
+func (r *rig) Card(name string, mode hal.CardMode) error {
+	if r.b.Fakes.Cards == nil {
+		return errors.New("this board has no fake card reader")
+	}
+	return r.b.Fakes.Cards.Present(name, mode)
+}
+
+func (r *rig) RemoveCard() error {
+	if r.b.Fakes.Cards == nil {
+		return errors.New("this board has no fake card reader")
+	}
+	r.b.Fakes.Cards.Remove()
+	return nil
+}
+
+func (r *rig) PaperOut(out bool) error {
+	if r.b.Fakes.Printer == nil {
+		return errors.New("this board has no fake printer")
+	}
+	r.b.Fakes.Printer.SetPaperOut(out)
+	return nil
+}
+
+func (r *rig) Advance(d time.Duration) error {
+	r.clock.advance(d)
+	return nil
+}
+
+// Settle waits until every fake input has been taken in and the terminal
+// is idle. The fakes are checked first: an input counts as consumed only
+// after the terminal has queued it, so the order makes the check exact.
+func (r *rig) Settle() error {
+	deadline := time.Now().Add(settleTimeout)
+	f := r.b.Fakes
+	for {
+		select {
+		case err := <-r.done:
+			r.done <- err
+			return fmt.Errorf("terminal stopped: %v", err)
+		default:
+		}
+		quiet := f.Keypad.Pending() == 0 &&
+			(f.Scanner == nil || f.Scanner.Pending() == 0) &&
+			(f.Cards == nil || f.Cards.Pending() == 0)
+		if quiet && r.t.Idle() {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("terminal still busy after %v", settleTimeout)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+func (r *rig) Screen() string { return r.b.Fakes.Display.Text() }
+
+func (r *rig) Paper() string {
+	if r.b.Fakes.Printer == nil {
+		return ""
+	}
+	return strings.Join(r.b.Fakes.Printer.Roll(), "\n")
+}
+
+// rssKB reads the resident set size from /proc (Linux and Android).
+func rssKB() (int, error) {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb int
+			_, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb)
+			return kb, err
+		}
+	}
+	return 0, errors.New("no VmRSS in /proc/self/status")
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/shoukuan/pos/app/terminal"
+	"github.com/shoukuan/pos/board"
+)
+
+func cmdRun(args []string, stderr io.Writer) error {
+	fs := newFlagSet("run", stderr)
+	var c common
+	c.register(fs, "posdata")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, desc, err := c.load()
+	if err != nil {
+		return err
+	}
+	db, err := openJournal(c.dataDir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	log, logFile, err := openLog(c.dataDir)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+
+	b, err := board.Open(desc, board.Env{DataDir: c.dataDir, Assets: c.assets, Title: "POS 收款 " + desc.Name + " " + version})
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	t, err := terminal.New(terminal.Options{Config: cfg, Devices: b.Devices, Journal: db, Build: buildInfo(), Log: log})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if b.Console != nil {
+		go func() {
+			select {
+			case <-b.Console.Done():
+				stop()
+			case <-ctx.Done():
+			}
+		}()
+	}
+	log.Info("terminal started", "version", version, "board", desc.Name)
+	err = t.Run(ctx)
+	log.Info("terminal stopped")
+	return err
+}

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs the Debian packages the tests need, only those missing.
+set -e
+need=""
+command -v qemu-arm-static >/dev/null 2>&1 || need="$need qemu-user-static"
+command -v tmux >/dev/null 2>&1 || need="$need tmux"
+[ -f /usr/share/unifont/unifont.hex ] || need="$need unifont"
+[ -z "$need" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing$need; install them (sudo apt-get install$need) or run as root" >&2
+	exit 1
+fi
+echo "deps: installing$need"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq $need >/dev/null
