@@ -86,11 +86,15 @@ func (sp *scannerPanel) Lines(width, height int) []console.Line {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	var out []console.Line
-	first := 0
-	if sp.sel >= height-1 {
-		first = sp.sel - height + 2
+	room := height
+	if sp.status != "" {
+		room-- // the last line reports the last scan
 	}
-	for i := first; i < len(sp.images) && len(out) < height-1; i++ {
+	first := 0
+	if sp.sel >= room {
+		first = sp.sel - room + 1
+	}
+	for i := first; i < len(sp.images) && len(out) < room; i++ {
 		a := hal.AttrNone
 		if i == sp.sel {
 			a = hal.AttrReverse
@@ -143,11 +147,15 @@ func (cp *cardPanel) Lines(width, height int) []console.Line {
 	defer cp.mu.Unlock()
 	cards := cp.r.Cards()
 	var out []console.Line
-	first := 0
-	if cp.sel >= height-1 {
-		first = cp.sel - height + 2
+	room := height
+	if cp.status != "" {
+		room-- // the last line reports the last card action
 	}
-	for i := first; i < len(cards) && len(out) < height-1; i++ {
+	first := 0
+	if cp.sel >= room {
+		first = cp.sel - room + 1
+	}
+	for i := first; i < len(cards) && len(out) < room; i++ {
 		a := hal.AttrNone
 		if i == cp.sel {
 			a = hal.AttrReverse
