@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shoukuan/pos/app/operator"
+	"github.com/shoukuan/pos/app/receipt"
 	"github.com/shoukuan/pos/app/ui"
 	"github.com/shoukuan/pos/hal"
 )
@@ -67,15 +68,37 @@ func SelfTest(ctx context.Context, d hal.Devices) []hal.SelfTestResult {
 }
 
 type selfTest struct {
-	back    func(*Terminal)
-	results []hal.SelfTestResult
-	running bool
+	back     func(*Terminal)
+	results  []hal.SelfTestResult
+	printErr error
+	running  bool
+}
+
+type selfTestOutcome struct {
+	results  []hal.SelfTestResult
+	printErr error
 }
 
 func (s *selfTest) enter(t *Terminal) {
 	s.running = true
-	t.Go(func() any { return SelfTest(context.Background(), t.dev) }, func(v any) {
-		s.results, s.running = v.([]hal.SelfTestResult), false
+	now := t.clock.Now()
+	t.Go(func() any {
+		res := SelfTest(context.Background(), t.dev)
+		// The slip is part of the test: a technician leaves it in the
+		// service log, and it proves the printer prints.
+		var perr error
+		if t.dev.Printer != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			perr = t.dev.Printer.Print(ctx, receipt.SelfTest(t.receiptTerminal(), res, now))
+			cancel()
+		}
+		return selfTestOutcome{res, perr}
+	}, func(v any) {
+		out := v.(selfTestOutcome)
+		s.results, s.printErr, s.running = out.results, out.printErr, false
+		if s.printErr != nil {
+			t.log.Warn("self-test slip not printed", "err", s.printErr)
+		}
 		failed := 0
 		for _, r := range s.results {
 			if !r.OK {
@@ -116,6 +139,13 @@ func (s *selfTest) Draw(t *Terminal, c *ui.Canvas) {
 			c.Text(1, y, ui.Truncate(r.Detail, c.Cols()-1), hal.AttrDim)
 			y++
 		}
+	}
+	if s.printErr != nil && y < c.Rows()-2 {
+		code := E302
+		if errors.Is(s.printErr, hal.ErrNoPaper) {
+			code = E301
+		}
+		c.Text(0, y, code.Code+" "+t.tr(code.Title), hal.AttrError)
 	}
 	c.Center(c.Rows()-2, t.tr(mSelfTestDone, passed, len(s.results)-passed), hal.AttrBold)
 	c.Footer(t.tr(mContinueHint))

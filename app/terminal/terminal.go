@@ -21,6 +21,7 @@ import (
 	"github.com/shoukuan/pos/app/config"
 	"github.com/shoukuan/pos/app/journal"
 	"github.com/shoukuan/pos/app/operator"
+	"github.com/shoukuan/pos/app/receipt"
 	"github.com/shoukuan/pos/app/ui"
 	"github.com/shoukuan/pos/hal"
 )
@@ -306,6 +307,11 @@ func (t *Terminal) setLang(l Lang) error {
 	}
 	t.lang = l
 	return nil
+}
+
+func (t *Terminal) receiptTerminal() receipt.Terminal {
+	c := t.cfg.Terminal
+	return receipt.Terminal{MerchantName: c.MerchantName, MerchantID: c.MerchantID, TerminalID: c.TerminalID, Version: t.build.Version}
 }
 
 func (t *Terminal) isSupervisor() bool { return t.op != nil && t.op.Role == operator.Supervisor }
