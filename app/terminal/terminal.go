@@ -138,12 +138,12 @@ func New(o Options) (*Terminal, error) {
 func (t *Terminal) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go t.pumpKeys(ctx)
+	go pump(t, ctx, "keypad", t.dev.Keypad.ReadKey, func(ev hal.KeyEvent) { t.onKey(ev.Key) })
 	if t.dev.Scanner != nil {
-		go t.pumpCodes(ctx)
+		go pump(t, ctx, "scanner", t.dev.Scanner.Read, t.onCode)
 	}
 	if t.dev.CardReader != nil {
-		go t.pumpCards(ctx)
+		go pump(t, ctx, "card reader", t.dev.CardReader.Read, t.onCard)
 	}
 	for {
 		select {
@@ -177,50 +177,30 @@ func (t *Terminal) Go(job func() any, done func(any)) {
 	}()
 }
 
-func (t *Terminal) pumpKeys(ctx context.Context) {
+// pump reads one input device until ctx ends and hands each input to the
+// loop.
+func pump[T any](t *Terminal, ctx context.Context, device string, read func(context.Context) (T, error), deliver func(T)) {
 	for {
-		ev, err := t.dev.Keypad.ReadKey(ctx)
+		v, err := read(ctx)
 		if err != nil {
-			if ctx.Err() != nil || t.deviceFailed(ctx, "keypad", err) {
+			if ctx.Err() != nil || t.deviceFailed(ctx, device, err) {
 				return
 			}
 			continue
 		}
-		t.post(func() { t.onKey(ev.Key) })
+		t.post(func() { deliver(v) })
 	}
 }
 
-func (t *Terminal) pumpCodes(ctx context.Context) {
-	for {
-		c, err := t.dev.Scanner.Read(ctx)
-		if err != nil {
-			if ctx.Err() != nil || t.deviceFailed(ctx, "scanner", err) {
-				return
-			}
-			continue
-		}
-		t.post(func() {
-			if s, ok := t.screen.(codeTaker); ok && t.scanOn {
-				s.code(t, c)
-			}
-		})
+func (t *Terminal) onCode(c hal.Code) {
+	if s, ok := t.screen.(codeTaker); ok && t.scanOn {
+		s.code(t, c)
 	}
 }
 
-func (t *Terminal) pumpCards(ctx context.Context) {
-	for {
-		c, err := t.dev.CardReader.Read(ctx)
-		if err != nil {
-			if ctx.Err() != nil || t.deviceFailed(ctx, "card reader", err) {
-				return
-			}
-			continue
-		}
-		t.post(func() {
-			if s, ok := t.screen.(cardTaker); ok && t.cardMode&c.Mode != 0 {
-				s.card(t, c)
-			}
-		})
+func (t *Terminal) onCard(c hal.Card) {
+	if s, ok := t.screen.(cardTaker); ok && t.cardMode&c.Mode != 0 {
+		s.card(t, c)
 	}
 }
 
