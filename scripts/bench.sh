@@ -22,4 +22,9 @@ grep -h cold_start "$tmp"/first.* | awk '{print $3}' | median cold_start_first_b
 grep -h cold_start "$tmp"/restart.* | awk '{print $3}' | median cold_start_to_signin ms
 grep -h rss_after_start "$tmp"/first.* | awk '{print $3}' | median rss_after_first_boot KiB
 grep -h rss_after_start "$tmp"/restart.* | awk '{print $3}' | median rss_after_start KiB
-go test -run '^$' -bench . -benchtime 20x ./app/... 2>/dev/null | awk '/^Benchmark/ {name=$1; sub(/-[0-9]+$/, "", name); for (i=3; i<NF; i+=2) printf "BENCH %s %s %s\n", name, $i, $(i+1)}'
+gobench() { go test -run '^$' -bench "$1" -benchtime "$2" "$3" 2>/dev/null; }
+{
+	gobench SignIn 20x ./app/operator
+	gobench 'Sale$' 10000x ./app/engine
+	gobench Settle100k 5x ./app/engine
+} | awk '/^Benchmark/ {name=$1; sub(/-[0-9]+$/, "", name); for (i=3; i<NF; i+=2) printf "BENCH %s %s %s\n", name, $i, $(i+1)}'

@@ -22,6 +22,58 @@ var migrations = []string{
 		created      INTEGER NOT NULL,           -- unix seconds
 		changed      INTEGER NOT NULL            -- unix seconds
 	);`,
+	// 2: transactions, pending reversals, batches, counters, keys.
+	`CREATE TABLE txns (
+		id           INTEGER PRIMARY KEY,
+		kind         TEXT NOT NULL,    -- sale, void, refund, balance
+		method       TEXT NOT NULL,    -- swipe, chip, tap, alipay, wechat, unionpay_qr
+		amount_fen   INTEGER NOT NULL CHECK(amount_fen >= 0),
+		stan         TEXT NOT NULL CHECK(length(stan) = 6),
+		batch        TEXT NOT NULL CHECK(length(batch) = 6),
+		status       TEXT NOT NULL,    -- pending, approved, declined, reversed, failed
+		resp_code    TEXT NOT NULL DEFAULT '',
+		rrn          TEXT NOT NULL DEFAULT '',
+		auth_code    TEXT NOT NULL DEFAULT '',
+		host_date    TEXT NOT NULL DEFAULT '', -- MMDD from the host
+		host_time    TEXT NOT NULL DEFAULT '', -- hhmmss
+		masked_pan   TEXT NOT NULL DEFAULT '', -- first 6 and last 4 only
+		order_no     TEXT NOT NULL DEFAULT '', -- wallet order number
+		operator     TEXT NOT NULL,
+		orig_id      INTEGER REFERENCES txns(id),
+		voided       INTEGER NOT NULL DEFAULT 0,
+		refunded_fen INTEGER NOT NULL DEFAULT 0 CHECK(refunded_fen >= 0),
+		fee_fen      INTEGER NOT NULL DEFAULT 0,
+		created      INTEGER NOT NULL, -- unix seconds, terminal clock
+		updated      INTEGER NOT NULL
+	);
+	CREATE INDEX txns_batch ON txns(batch, status);
+	CREATE INDEX txns_rrn ON txns(rrn);
+	CREATE INDEX txns_created ON txns(created);
+	-- A row here is a reversal owed to the host: written with the intent,
+	-- deleted with the outcome or when the host has taken the reversal.
+	CREATE TABLE reversals (
+		txn_id   INTEGER PRIMARY KEY REFERENCES txns(id),
+		reason   TEXT NOT NULL,  -- ISO 8583 field 39 of the 0400
+		attempts INTEGER NOT NULL DEFAULT 0,
+		created  INTEGER NOT NULL
+	);
+	CREATE TABLE batches (
+		batch    TEXT PRIMARY KEY CHECK(length(batch) = 6),
+		opened   INTEGER NOT NULL,
+		settled  INTEGER NOT NULL DEFAULT 0, -- unix seconds, 0 = open
+		balanced INTEGER NOT NULL DEFAULT 0,
+		summary  TEXT NOT NULL DEFAULT ''    -- JSON totals as settled
+	);
+	CREATE TABLE counters (
+		name  TEXT PRIMARY KEY,
+		value INTEGER NOT NULL
+	);
+	CREATE TABLE keys (
+		name    TEXT PRIMARY KEY,  -- pik, mak, tdk
+		sealed  BLOB NOT NULL,     -- under the device key (AES-GCM)
+		kcv     TEXT NOT NULL,
+		updated INTEGER NOT NULL
+	);`,
 }
 
 // migrate brings the schema up to date in one transaction, so a power cut

@@ -1,0 +1,391 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shoukuan/pos/app/journal"
+)
+
+// Limit is a risk limit in fen.
+type Limit struct {
+	PerTxnFen int64
+	DailyFen  int64
+}
+
+// Config is the engine's share of the terminal configuration.
+type Config struct {
+	Default Limit
+	Limits  map[string]Limit // by Method.LimitClass(); missing classes use Default
+	FeeBP   map[string]int64 // merchant discount rate in basis points, by class
+	// ReversalRetries is how many times one Recover pass sends a reversal.
+	ReversalRetries int
+	// RiskDeclines raises an alert after this many declines in a row.
+	RiskDeclines int
+	// RiskSameCard raises an alert when one card pays twice this close.
+	RiskSameCard time.Duration
+}
+
+// Engine runs transactions. Its methods are safe for concurrent use but
+// serialised: a terminal does one transaction at a time.
+type Engine struct {
+	db   *sql.DB
+	jdb  *journal.DB
+	host Host
+	now  func() time.Time
+	cfg  Config
+	log  *slog.Logger
+
+	commits atomic.Int64 // durable writes, for the syncs-per-sale figure
+
+	mu       sync.Mutex
+	declines int
+	lastCard map[string]time.Time
+}
+
+// New makes an engine over the journal and the host.
+func New(db *journal.DB, host Host, now func() time.Time, cfg Config, log *slog.Logger) *Engine {
+	if cfg.ReversalRetries <= 0 {
+		cfg.ReversalRetries = 3
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{db: db.SQL(), jdb: db, host: host, now: now, cfg: cfg, log: log, lastCard: map[string]time.Time{}}
+}
+
+// Result is what a transaction ended as, with what the cashier should know.
+type Result struct {
+	Txn    Txn
+	Alerts []string // risk alerts, already logged
+}
+
+// Recovered is a reversal the host took: a transaction that did not happen.
+type Recovered struct{ Txn Txn }
+
+// ---- sign-on state ---------------------------------------------------
+
+const settingSignOn = "signon_date"
+
+// SignedOn reports whether the terminal signed on today and the host has
+// not asked for a new sign-on since.
+func (e *Engine) SignedOn() bool {
+	v, ok, err := e.jdb.Setting(settingSignOn)
+	return err == nil && ok && v == e.now().Format("2006-01-02")
+}
+
+// SignOn fetches new working keys from the host (the host client installs
+// them) and opens the day.
+func (e *Engine) SignOn(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	stan, err := e.nextSTAN()
+	if err != nil {
+		return err
+	}
+	batch, err := e.currentBatch()
+	if err != nil {
+		return err
+	}
+	reply, err := e.host.Exchange(ctx, HostRequest{Kind: HostSignOn, STAN: stan, Batch: batch})
+	if err != nil {
+		return fmt.Errorf("sign-on: %w", err)
+	}
+	if reply.Code != "00" {
+		return &DeclinedError{Code: reply.Code}
+	}
+	e.log.Info("signed on", "stan", stan)
+	return e.jdb.SetSetting(settingSignOn, e.now().Format("2006-01-02"))
+}
+
+func (e *Engine) requireSignOn() {
+	if _, err := e.db.Exec(`DELETE FROM settings WHERE key = ?`, settingSignOn); err != nil {
+		e.log.Error("cannot clear sign-on", "err", err)
+	}
+}
+
+// ---- counters ---------------------------------------------------------
+
+// nextSTAN takes the next system trace audit number, 000001..999999.
+func (e *Engine) nextSTAN() (string, error) {
+	tx, err := e.db.Begin()
+	if err != nil {
+		return "", err
+	}
+	defer tx.Rollback()
+	s, err := nextSTANTx(tx)
+	if err != nil {
+		return "", err
+	}
+	return s, tx.Commit()
+}
+
+func nextSTANTx(tx *sql.Tx) (string, error) {
+	var v int64
+	err := tx.QueryRow(`SELECT value FROM counters WHERE name = 'stan'`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		v = 0
+	} else if err != nil {
+		return "", err
+	}
+	v = v%999999 + 1
+	if _, err := tx.Exec(`INSERT INTO counters(name, value) VALUES('stan', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`, v); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%06d", v), nil
+}
+
+// currentBatch is the open batch number, 000001 on a new terminal.
+func (e *Engine) currentBatch() (string, error) {
+	var v int64
+	err := e.db.QueryRow(`SELECT value FROM counters WHERE name = 'batch'`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		v = 1
+	} else if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%06d", v), nil
+}
+
+// CurrentBatch is the open batch number.
+func (e *Engine) CurrentBatch() (string, error) { return e.currentBatch() }
+
+// ---- the two durable writes -------------------------------------------
+
+// intent writes the pending row and the reversal it may need, in one
+// transaction: the first durable write of a transaction.
+func (e *Engine) intent(t *Txn) error {
+	tx, err := e.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if t.STAN, err = nextSTANTx(tx); err != nil {
+		return err
+	}
+	now := e.now().Unix()
+	res, err := tx.Exec(`INSERT INTO txns(kind, method, amount_fen, stan, batch, status, masked_pan, order_no, operator, orig_id, fee_fen, created, updated)
+		VALUES(?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
+		t.Kind, t.Method, t.AmountFen, t.STAN, t.Batch, t.MaskedPAN, t.OrderNo, t.Operator, nullID(t.OrigID), t.FeeFen, now, now)
+	if err != nil {
+		return err
+	}
+	if t.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	// Owed from now on: if the request goes out and nothing comes back,
+	// or we die, the host may have charged the card.
+	if _, err := tx.Exec(`INSERT INTO reversals(txn_id, reason, created) VALUES(?, '98', ?)`, t.ID, now); err != nil {
+		return err
+	}
+	t.Status = StatusPending
+	t.Created = time.Unix(now, 0)
+	return e.commit(tx)
+}
+
+// outcome records the host's answer and settles the reversal: the second
+// durable write.
+func (e *Engine) outcome(t *Txn, r HostReply) error {
+	tx, err := e.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	status := StatusDeclined
+	if r.Code == "00" {
+		status = StatusApproved
+	}
+	if _, err := tx.Exec(`UPDATE txns SET status = ?, resp_code = ?, rrn = ?, auth_code = ?, host_date = ?, host_time = ?, updated = ? WHERE id = ?`,
+		status, r.Code, r.RRN, r.AuthCode, r.Date, r.Time, e.now().Unix(), t.ID); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`DELETE FROM reversals WHERE txn_id = ?`, t.ID); err != nil {
+		return err
+	}
+	if status == StatusApproved && t.OrigID != 0 {
+		switch t.Kind {
+		case KindVoid:
+			_, err = tx.Exec(`UPDATE txns SET voided = 1, updated = ? WHERE id = ?`, e.now().Unix(), t.OrigID)
+		case KindRefund:
+			_, err = tx.Exec(`UPDATE txns SET refunded_fen = refunded_fen + ?, updated = ? WHERE id = ?`, t.AmountFen, e.now().Unix(), t.OrigID)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := e.commit(tx); err != nil {
+		return err
+	}
+	t.Status, t.RespCode, t.RRN, t.AuthCode, t.HostDate, t.HostTime = status, r.Code, r.RRN, r.AuthCode, r.Date, r.Time
+	return nil
+}
+
+// commit ends a journal transaction; with synchronous=FULL each commit is
+// one fsync of the write-ahead log.
+func (e *Engine) commit(tx *sql.Tx) error {
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	e.commits.Add(1)
+	return nil
+}
+
+// Commits counts durable writes since the engine started.
+func (e *Engine) Commits() int64 { return e.commits.Load() }
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// exchange runs one money transaction through intent, host and outcome.
+func (e *Engine) exchange(ctx context.Context, t *Txn, req HostRequest) (Result, error) {
+	if err := e.intent(t); err != nil {
+		return Result{}, fmt.Errorf("journal: %w", err)
+	}
+	crashPoint(string(t.Kind) + ".intent")
+	req.STAN, req.Batch = t.STAN, t.Batch
+	reply, err := e.host.Exchange(ctx, req)
+	crashPoint(string(t.Kind) + ".reply")
+	if err != nil {
+		e.log.Warn("no reply; reversing", "kind", t.Kind, "stan", t.STAN, "err", err)
+		if errors.Is(err, ErrReplyMAC) {
+			if _, uerr := e.db.Exec(`UPDATE reversals SET reason = 'A0' WHERE txn_id = ?`, t.ID); uerr != nil {
+				e.log.Error("reversal reason not recorded", "err", uerr)
+			}
+		}
+		// Try at once: the customer is still at the counter. What the
+		// reversal could not settle stays owed for the next Recover.
+		if _, rerr := e.recover(ctx); rerr != nil {
+			e.log.Warn("reversal still owed", "err", rerr)
+		}
+		*t, _ = e.Txn(t.ID)
+		return Result{Txn: *t}, fmt.Errorf("%w: %w", ErrNoReply, err)
+	}
+	if reply.SignOnAgain {
+		e.requireSignOn()
+	}
+	if err := e.outcome(t, reply); err != nil {
+		// The host answered but we could not record it: the reversal row
+		// is still there, so the next Recover undoes the host's side.
+		return Result{Txn: *t}, fmt.Errorf("journal: %w", err)
+	}
+	crashPoint(string(t.Kind) + ".outcome")
+	res := Result{Txn: *t}
+	res.Alerts = e.risk(t)
+	if t.Status != StatusApproved {
+		return res, &DeclinedError{Code: reply.Code, Txn: *t}
+	}
+	return res, nil
+}
+
+// ---- recovery ---------------------------------------------------------
+
+// Recover sends every reversal owed to the host, oldest first; it runs at
+// start, before every transaction and before settlement. It returns what
+// it reversed; ErrReversalOwed if some could not be sent.
+func (e *Engine) Recover(ctx context.Context) ([]Recovered, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.recover(ctx)
+}
+
+// reversalAccepted are the replies that settle a reversal: done (00),
+// already reversed or invalid (12), original not found (25) — in every
+// case the host holds no charge.
+func reversalAccepted(code string) bool { return code == "00" || code == "12" || code == "25" }
+
+func (e *Engine) recover(ctx context.Context) ([]Recovered, error) {
+	rows, err := e.db.Query(`SELECT txn_id, reason FROM reversals ORDER BY txn_id`)
+	if err != nil {
+		return nil, err
+	}
+	type owed struct {
+		id     int64
+		reason string
+	}
+	var list []owed
+	for rows.Next() {
+		var o owed
+		if err := rows.Scan(&o.id, &o.reason); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		list = append(list, o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var done []Recovered
+	for _, o := range list {
+		t, err := e.Txn(o.id)
+		if err != nil {
+			return done, err
+		}
+		var last error
+		settled := false
+		for attempt := 0; attempt < e.cfg.ReversalRetries && !settled; attempt++ {
+			if ctx.Err() != nil {
+				break
+			}
+			if _, err := e.db.Exec(`UPDATE reversals SET attempts = attempts + 1 WHERE txn_id = ?`, o.id); err != nil {
+				return done, err
+			}
+			reply, err := e.host.Exchange(ctx, HostRequest{
+				Kind: HostReversal, STAN: t.STAN, Batch: t.Batch, AmountFen: t.AmountFen,
+				OrigRRN: t.RRN, ReversalReason: o.reason, Operator: t.Operator, OrigSTAN: t.STAN, OrigBatch: t.Batch,
+			})
+			crashPoint("reversal.reply")
+			switch {
+			case err != nil:
+				last = err
+			case reversalAccepted(reply.Code):
+				settled = true
+			default:
+				last = fmt.Errorf("host refused the reversal: code %s", reply.Code)
+			}
+		}
+		if !settled {
+			return done, fmt.Errorf("%w: trace %s: %v", ErrReversalOwed, t.STAN, last)
+		}
+		if err := e.reversed(o.id); err != nil {
+			return done, err
+		}
+		crashPoint("reversal.outcome")
+		t.Status = StatusReversed
+		e.log.Info("reversal done", "stan", t.STAN, "amount_fen", t.AmountFen)
+		done = append(done, Recovered{Txn: t})
+	}
+	return done, nil
+}
+
+func (e *Engine) reversed(id int64) error {
+	tx, err := e.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`UPDATE txns SET status = 'reversed', updated = ? WHERE id = ?`, e.now().Unix(), id); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`DELETE FROM reversals WHERE txn_id = ?`, id); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// OwedReversals is the number of reversals not yet taken by the host.
+func (e *Engine) OwedReversals() (int, error) {
+	var n int
+	err := e.db.QueryRow(`SELECT count(*) FROM reversals`).Scan(&n)
+	return n, err
+}

@@ -1,0 +1,189 @@
+// Package engine is the transaction engine: it records every transaction
+// in the journal before and after talking to the acquirer host, owes the
+// host a reversal from the moment a request may have reached it until the
+// outcome is known, and pays those debts before anything new.
+//
+// A sale costs two durable writes: the intent (transaction row PENDING,
+// STAN taken, reversal owed — one SQLite transaction) and the outcome
+// (row final, reversal settled — one more). A crash between them leaves a
+// reversal that Recover sends on the next start, so the customer is never
+// charged for a sale the terminal did not record as approved.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Kind is what a transaction does.
+type Kind string
+
+const (
+	KindSale    Kind = "sale"
+	KindVoid    Kind = "void"
+	KindRefund  Kind = "refund"
+	KindBalance Kind = "balance"
+)
+
+// Method is how the customer paid.
+type Method string
+
+const (
+	MethodSwipe  Method = "swipe"
+	MethodChip   Method = "chip"
+	MethodTap    Method = "tap"
+	MethodAlipay Method = "alipay"
+	MethodWeChat Method = "wechat"
+	MethodUPQR   Method = "unionpay_qr"
+)
+
+// LimitClass groups methods that share limits and fees: every card
+// interface is one card.
+func (m Method) LimitClass() string {
+	switch m {
+	case MethodSwipe, MethodChip, MethodTap:
+		return "card"
+	}
+	return string(m)
+}
+
+// Status is where a transaction stands.
+type Status string
+
+const (
+	StatusPending  Status = "pending"  // intent written; outcome unknown
+	StatusApproved Status = "approved" // host said 00
+	StatusDeclined Status = "declined" // host said no
+	StatusReversed Status = "reversed" // no reply, reversal taken by the host
+)
+
+// Txn is one journal row.
+type Txn struct {
+	ID          int64
+	Kind        Kind
+	Method      Method
+	AmountFen   int64
+	STAN        string
+	Batch       string
+	Status      Status
+	RespCode    string
+	RRN         string
+	AuthCode    string
+	HostDate    string // MMDD
+	HostTime    string // hhmmss
+	MaskedPAN   string
+	OrderNo     string
+	Operator    string
+	OrigID      int64
+	Voided      bool
+	RefundedFen int64
+	FeeFen      int64
+	Created     time.Time
+}
+
+// Card is what the engine gets from a card read: the track as read and
+// the PIN block made on the PIN pad path. The engine never stores Track2.
+type Card struct {
+	Method   Method
+	Track2   string
+	PINBlock []byte // nil: no PIN entered
+	// ICC is chip data (field 55), nil for swipe.
+	ICC []byte
+	// Seq is the card sequence number (field 23) for chip cards.
+	Seq string
+}
+
+// HostRequest is one request to the acquirer host, independent of the
+// wire format; the host client turns it into ISO 8583.
+type HostRequest struct {
+	Kind      HostKind
+	STAN      string
+	Batch     string
+	AmountFen int64
+	Card      *Card
+	PAN       string // from the track, sent in field 2; never stored
+	Expiry    string // YYMM
+	// Original transaction, for void, refund and reversal.
+	OrigSTAN, OrigBatch, OrigRRN, OrigAuth, OrigDate string
+	// ReversalReason is field 39 of a 0400.
+	ReversalReason string
+	Totals         *BatchTotals // settlement
+	Upload         *Txn         // batch upload
+	Operator       string
+}
+
+// HostKind is the message a request becomes.
+type HostKind string
+
+const (
+	HostSignOn   HostKind = "signon"
+	HostEcho     HostKind = "echo"
+	HostSale     HostKind = "sale"
+	HostVoid     HostKind = "void"
+	HostRefund   HostKind = "refund"
+	HostBalance  HostKind = "balance"
+	HostReversal HostKind = "reversal"
+	HostSettle   HostKind = "settle"
+	HostUpload   HostKind = "upload"
+	HostSignOff  HostKind = "signoff"
+)
+
+// HostReply is the host's answer.
+type HostReply struct {
+	Code       string // field 39
+	RRN        string
+	AuthCode   string
+	Date       string // MMDD
+	Time       string // hhmmss
+	BalanceFen int64
+	// SettleResult is the host's reconciliation verdict for a 0510.
+	SettleResult SettleResult
+	// SignOnAgain is the header's processing requirement: the host wants
+	// a new sign-on before the next transaction.
+	SignOnAgain bool
+}
+
+// SettleResult is the host's reconciliation verdict.
+type SettleResult int
+
+const (
+	SettleUnknown SettleResult = iota
+	SettleBalanced
+	SettleUnbalanced
+	SettleError
+)
+
+// Host exchanges one request and its reply. An error means no usable
+// reply: timeout, connection lost, garbage, or a reply whose MAC failed —
+// all of which leave the outcome unknown to the terminal.
+type Host interface {
+	Exchange(ctx context.Context, req HostRequest) (HostReply, error)
+}
+
+// ErrNoReply wraps every Host error the engine treats as "outcome unknown".
+var ErrNoReply = errors.New("no reply from host")
+
+// Errors the UI shows as terminal error codes.
+var (
+	ErrNotSignedOn    = errors.New("terminal not signed on to the host")
+	ErrLimit          = errors.New("over the limit")
+	ErrDailyLimit     = errors.New("over the daily limit")
+	ErrNotFound       = errors.New("original transaction not found")
+	ErrNotVoidable    = errors.New("original transaction cannot be voided")
+	ErrRefundTooLarge = errors.New("refund exceeds what is left of the original")
+	ErrReversalOwed   = errors.New("a reversal is still owed to the host")
+	ErrBadCard        = errors.New("card data unreadable")
+	ErrBadAmount      = errors.New("amount must be above zero")
+)
+
+// DeclinedError is a host decline with its response code.
+type DeclinedError struct {
+	Code string
+	Txn  Txn
+}
+
+func (e *DeclinedError) Error() string {
+	return fmt.Sprintf("declined by host: response code %s", e.Code)
+}
