@@ -23,12 +23,21 @@ var defaultJSON []byte
 
 // Config is the whole configuration. Amounts are integer fen.
 type Config struct {
-	Terminal  Terminal  `json:"terminal"`
-	Host      Host      `json:"host"`
-	Language  string    `json:"language"` // "zh-CN" or "en"
-	Operators Operators `json:"operators"`
-	Limits    Limits    `json:"limits"`
-	Receipt   Receipt   `json:"receipt"`
+	Terminal  Terminal         `json:"terminal"`
+	Host      Host             `json:"host"`
+	Language  string           `json:"language"` // "zh-CN" or "en"
+	Operators Operators        `json:"operators"`
+	Limits    Limits           `json:"limits"`
+	FeesBP    map[string]int64 `json:"fees_bp"` // merchant discount rate per method class, basis points
+	Risk      Risk             `json:"risk"`
+	Receipt   Receipt          `json:"receipt"`
+}
+
+// Risk is the risk-alert and reversal policy.
+type Risk struct {
+	ConsecutiveDeclines int `json:"consecutive_declines"` // alert after this many declines in a row; 0 off
+	SameCardSeconds     int `json:"same_card_seconds"`    // alert when a card pays twice within; 0 off
+	ReversalRetries     int `json:"reversal_retries"`     // tries per reversal in one pass
 }
 
 // Terminal identifies the terminal to the acquirer (ISO 8583 fields 41, 42, 43).
@@ -44,7 +53,12 @@ type Host struct {
 	Address        string `json:"address"` // host:port
 	TimeoutSeconds int    `json:"timeout_seconds"`
 	TLS            bool   `json:"tls"`
-	CAFile         string `json:"ca_file"` // pinned CA when TLS is on
+	CAFile         string `json:"ca_file"`    // pinned CA when TLS is on
+	MAC            string `json:"mac"`        // "ecb" (CUP) or "x9.19"
+	KeyMode        string `json:"key_mode"`   // "single", "double", "double+tdk"
+	TMK            string `json:"tmk"`        // "simulator": the fixed test master key; real terminals use key injection
+	NII            int    `json:"nii"`        // TPDU destination (network access point)
+	InProcess      bool   `json:"in_process"` // run the host simulator inside pos (desktop simulator)
 }
 
 // Operators is the sign-in policy.
@@ -53,10 +67,30 @@ type Operators struct {
 	LockMinutes int `json:"lock_minutes"`
 }
 
-// Limits are risk limits in fen.
+// Limits are risk limits in fen: the defaults, and per method class
+// ("card", "alipay", "wechat", "unionpay_qr").
 type Limits struct {
+	PerTransactionFen int64            `json:"per_transaction_fen"`
+	DailyFen          int64            `json:"daily_fen"`
+	Methods           map[string]Limit `json:"methods"`
+}
+
+// Limit is one class's limits in fen.
+type Limit struct {
 	PerTransactionFen int64 `json:"per_transaction_fen"`
 	DailyFen          int64 `json:"daily_fen"`
+}
+
+// MethodClasses are the payment classes limits and fees are set for.
+var MethodClasses = []string{"card", "alipay", "wechat", "unionpay_qr"}
+
+func knownClass(c string) bool {
+	for _, k := range MethodClasses {
+		if k == c {
+			return true
+		}
+	}
+	return false
 }
 
 // Receipt is printing policy.
@@ -202,6 +236,45 @@ func (c Config) Validate() error {
 	}
 	if l.DailyFen < l.PerTransactionFen {
 		return fmt.Errorf("limits.daily_fen %d: must be at least limits.per_transaction_fen", l.DailyFen)
+	}
+	for class, m := range l.Methods {
+		if !knownClass(class) {
+			return fmt.Errorf("limits.methods.%s: unknown method class (one of %s)", class, strings.Join(MethodClasses, ", "))
+		}
+		if m.PerTransactionFen < 1 || m.PerTransactionFen > MaxAmountFen || m.DailyFen < m.PerTransactionFen {
+			return fmt.Errorf("limits.methods.%s: per_transaction_fen must be 1-%d and daily_fen at least that", class, int64(MaxAmountFen))
+		}
+	}
+	for class, bp := range c.FeesBP {
+		if !knownClass(class) {
+			return fmt.Errorf("fees_bp.%s: unknown method class (one of %s)", class, strings.Join(MethodClasses, ", "))
+		}
+		if bp < 0 || bp > 1000 {
+			return fmt.Errorf("fees_bp.%s %d: must be 0-1000 basis points (0-10%%)", class, bp)
+		}
+	}
+	r := c.Risk
+	if r.ConsecutiveDeclines < 0 || r.ConsecutiveDeclines > 100 || r.SameCardSeconds < 0 || r.SameCardSeconds > 86400 {
+		return errors.New("risk: consecutive_declines 0-100, same_card_seconds 0-86400")
+	}
+	if r.ReversalRetries < 1 || r.ReversalRetries > 10 {
+		return fmt.Errorf("risk.reversal_retries %d: must be 1-10", r.ReversalRetries)
+	}
+	switch h.MAC {
+	case "ecb", "x9.19":
+	default:
+		return fmt.Errorf("host.mac %q: must be ecb or x9.19", h.MAC)
+	}
+	switch h.KeyMode {
+	case "single", "double", "double+tdk":
+	default:
+		return fmt.Errorf("host.key_mode %q: must be single, double or double+tdk", h.KeyMode)
+	}
+	if h.TMK != "simulator" {
+		return fmt.Errorf("host.tmk %q: only \"simulator\" is supported until key injection exists", h.TMK)
+	}
+	if h.NII < 0 || h.NII > 0xffff {
+		return fmt.Errorf("host.nii %d: must be 0-65535", h.NII)
 	}
 	if c.Receipt.Copies < 1 || c.Receipt.Copies > 3 {
 		return fmt.Errorf("receipt.copies %d: must be 1-3", c.Receipt.Copies)

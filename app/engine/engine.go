@@ -342,7 +342,7 @@ func (e *Engine) recover(ctx context.Context) ([]Recovered, error) {
 			}
 			reply, err := e.host.Exchange(ctx, HostRequest{
 				Kind: HostReversal, STAN: t.STAN, Batch: t.Batch, AmountFen: t.AmountFen,
-				OrigRRN: t.RRN, ReversalReason: o.reason, Operator: t.Operator, OrigSTAN: t.STAN, OrigBatch: t.Batch,
+				OrigRRN: t.RRN, ReversalReason: o.reason, Operator: t.Operator, OrigSTAN: t.STAN, OrigBatch: t.Batch, OrigKind: t.Kind,
 			})
 			crashPoint("reversal.reply")
 			switch {

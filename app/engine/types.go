@@ -107,6 +107,8 @@ type HostRequest struct {
 	Expiry    string // YYMM
 	// Original transaction, for void, refund and reversal.
 	OrigSTAN, OrigBatch, OrigRRN, OrigAuth, OrigDate string
+	// OrigKind is what a reversal undoes.
+	OrigKind Kind
 	// ReversalReason is field 39 of a 0400.
 	ReversalReason string
 	Totals         *BatchTotals // settlement
