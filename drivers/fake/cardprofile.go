@@ -31,10 +31,22 @@ type CardProfile struct {
 	// kernel; empty for a card whose chip carries no payment application.
 	EMV map[string]string `json:"emv,omitempty"`
 	// Issuer is free-form data for the simulated issuer (balance, status).
-	Issuer json.RawMessage `json:"issuer,omitempty"`
+	IssuerJSON json.RawMessage `json:"issuer,omitempty"`
 
-	modes hal.CardMode
+	modes  hal.CardMode
+	issuer IssuerData
 }
+
+// IssuerData is what the simulated issuer holds for a card.
+type IssuerData struct {
+	BalanceFen     int64  `json:"balance_fen"`      // debit cards: money in the account
+	CreditLimitFen int64  `json:"credit_limit_fen"` // credit cards: available credit
+	DailyLimitFen  int64  `json:"daily_limit_fen"`  // 0: none
+	Status         string `json:"status"`           // active, lost, blocked
+}
+
+// Issuer returns the card's issuer data (validated when parsed).
+func (p *CardProfile) Issuer() IssuerData { return p.issuer }
 
 // Modes is the set of interfaces the card answers on.
 func (p *CardProfile) Modes() hal.CardMode { return p.modes }
@@ -94,6 +106,24 @@ func (p *CardProfile) validate() error {
 		default:
 			return fmt.Errorf("unknown interface %q (want contactless, chip or magstripe)", s)
 		}
+	}
+	if len(p.IssuerJSON) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(p.IssuerJSON))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&p.issuer); err != nil {
+			return fmt.Errorf("issuer: %w", err)
+		}
+	}
+	if p.issuer.Status == "" {
+		p.issuer.Status = "active"
+	}
+	switch p.issuer.Status {
+	case "active", "lost", "blocked":
+	default:
+		return fmt.Errorf("issuer.status %q: want active, lost or blocked", p.issuer.Status)
+	}
+	if p.issuer.BalanceFen < 0 || p.issuer.CreditLimitFen < 0 || p.issuer.DailyLimitFen < 0 {
+		return errors.New("issuer: amounts must not be negative")
 	}
 	for tag, val := range p.EMV {
 		if _, err := hex.DecodeString(tag); err != nil || len(tag) < 2 || len(tag) > 4 {

@@ -1,0 +1,144 @@
+// Command hostsim runs the acquirer/issuer host simulator on a TCP port:
+//
+//	hostsim --listen 127.0.0.1:5800 --db hostsim.db --cards testdata/cards --mac ecb|x9.19
+//	        [--key-mode double] [--fault-rate 0.1 --faults drop-after,delay --fault-seed 1 --fault-delay 2s]
+//
+// It stops cleanly on SIGINT or SIGTERM; the ledger stays in --db.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/shoukuan/pos/app/hostsim"
+	"github.com/shoukuan/pos/app/seckey"
+	"github.com/shoukuan/pos/drivers/fake"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hostsim:", err)
+		os.Exit(2)
+	}
+}
+
+type config struct {
+	listen, db, cards string
+	mac               seckey.MACAlgorithm
+	keyMode           seckey.KeyMode
+	faultRate         float64
+	faults            []hostsim.Fault
+	faultSeed         int64
+	faultDelay        time.Duration
+	verbose           bool
+}
+
+// parseFlags reads the command line; errors name the flag at fault.
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("hostsim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:5800", "TCP address to listen on")
+	fs.StringVar(&c.db, "db", "hostsim.db", "ledger SQLite file (kept across runs)")
+	fs.StringVar(&c.cards, "cards", "testdata/cards", "directory of virtual card profiles (*.json)")
+	mac := fs.String("mac", "ecb", "MAC algorithm: ecb or x9.19")
+	mode := fs.String("key-mode", "double", "working keys when the sign-on does not say: single, double or double+tdk")
+	fs.Float64Var(&c.faultRate, "fault-rate", 0, "probability (0..1) that a request meets a random fault")
+	faults := fs.String("faults", "", "comma-separated faults for --fault-rate (delay, drop-before, drop-after, disconnect, garbage, bad-mac, duplicate, late, signon-again, decline:NN)")
+	fs.Int64Var(&c.faultSeed, "fault-seed", 1, "seed of the random faults, for reproducible campaigns")
+	fs.DurationVar(&c.faultDelay, "fault-delay", hostsim.FaultDelay, "how long the delay fault holds a reply")
+	fs.BoolVar(&c.verbose, "v", false, "log every message (masked)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	var err error
+	if c.mac, err = seckey.ParseMACAlgorithm(*mac); err != nil {
+		return c, fmt.Errorf("--mac: %w", err)
+	}
+	if c.keyMode, err = seckey.ParseKeyModeName(*mode); err != nil {
+		return c, fmt.Errorf("--key-mode: %w", err)
+	}
+	if c.faultRate < 0 || c.faultRate > 1 {
+		return c, fmt.Errorf("--fault-rate must be between 0 and 1, got %g", c.faultRate)
+	}
+	if c.faultDelay < 0 {
+		return c, errors.New("--fault-delay must not be negative")
+	}
+	for _, s := range strings.Split(*faults, ",") {
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
+		f, err := hostsim.ParseFault(s)
+		if err != nil {
+			return c, fmt.Errorf("--faults: %w", err)
+		}
+		c.faults = append(c.faults, f)
+	}
+	if c.faultRate > 0 && len(c.faults) == 0 {
+		return c, errors.New("--fault-rate needs --faults")
+	}
+	if c.db == "" {
+		return c, errors.New("--db must name a file")
+	}
+	return c, nil
+}
+
+// run serves until ctx is done, then closes the server and the ledger.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	profiles, err := fake.LoadCardProfiles(c.cards)
+	if err != nil {
+		return fmt.Errorf("--cards: %w", err)
+	}
+	if len(profiles) == 0 {
+		return fmt.Errorf("--cards: no *.json card profiles in %s", c.cards)
+	}
+	accts, err := AccountsFromProfiles(profiles)
+	if err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if c.verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// Read by SetRandomFaults below.
+	hostsim.FaultDelay = c.faultDelay
+	srv, err := hostsim.New(hostsim.Options{DBPath: c.db, Accounts: accts, KeyMode: c.keyMode, MAC: c.mac, Log: log})
+	if err != nil {
+		return err
+	}
+	if c.faultRate > 0 {
+		srv.SetRandomFaults(c.faultRate, c.faults, c.faultSeed)
+	}
+	addr, err := srv.ListenAndServe(c.listen)
+	if err != nil {
+		srv.Close()
+		return err
+	}
+	fmt.Fprintf(stdout, "hostsim listening on %s (%d cards, MAC %s, ledger %s)\n", addr, len(accts), c.mac, c.db)
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "hostsim shutting down")
+	return srv.Close()
+}
