@@ -9,7 +9,7 @@ BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags "$(LDFLA
 DIST    := dist
 FUZZTIME ?= 10s
 
-.PHONY: sim test build arm arm64 android cross bench fuzz lint deps clean scenarios
+.PHONY: sim test build arm arm64 android cross bench fuzz lint deps clean scenarios reliability hostsim
 
 ## sim: the terminal on the desktop simulator (console + fake devices)
 sim: build
@@ -39,6 +39,14 @@ test: deps
 ## scenarios: every scenario script through the built binary
 scenarios: build
 	./$(DIST)/pos scenario testdata/scenarios/*.txt
+
+## reliability: 1,000 crash runs and 10,000 host-fault runs (make test runs a short version)
+reliability:
+	$(GO) test -count=1 -timeout 60m -run 'Campaign' ./cmd/pos -crash-runs 1000 -fault-runs 10000 -v
+
+## hostsim: the acquirer/issuer simulator as its own process
+hostsim:
+	$(BUILD) -o $(DIST)/hostsim ./cmd/hostsim
 
 ## bench: figures as BENCH lines
 bench: build cross

@@ -63,7 +63,30 @@ func New(db *journal.DB, host Host, now func() time.Time, cfg Config, log *slog.
 // Result is what a transaction ended as, with what the cashier should know.
 type Result struct {
 	Txn    Txn
-	Alerts []string // risk alerts, already logged
+	Alerts []Alert // risk alerts, already logged
+}
+
+// AlertKind is a risk rule that fired.
+type AlertKind int
+
+const (
+	AlertDeclines AlertKind = iota + 1 // Count declines in a row
+	AlertSameCard                      // MaskedPAN paid again within Window
+)
+
+// Alert is a risk alert for the cashier and the merchant's risk log.
+type Alert struct {
+	Kind      AlertKind
+	Count     int
+	MaskedPAN string
+	Window    time.Duration
+}
+
+func (a Alert) String() string {
+	if a.Kind == AlertDeclines {
+		return fmt.Sprintf("%d declines in a row", a.Count)
+	}
+	return fmt.Sprintf("card %s used again within %v", a.MaskedPAN, a.Window)
 }
 
 // Recovered is a reversal the host took: a transaction that did not happen.

@@ -215,8 +215,8 @@ func (e *Engine) Fee(m Method, amount int64) int64 {
 
 // risk updates the decline streak and the same-card window and returns
 // alerts for the cashier. It logs them for the merchant's risk officer.
-func (e *Engine) risk(t *Txn) []string {
-	var alerts []string
+func (e *Engine) risk(t *Txn) []Alert {
+	var alerts []Alert
 	if t.Kind != KindSale {
 		return nil
 	}
@@ -225,13 +225,13 @@ func (e *Engine) risk(t *Txn) []string {
 	} else {
 		e.declines++
 		if e.cfg.RiskDeclines > 0 && e.declines >= e.cfg.RiskDeclines {
-			alerts = append(alerts, fmt.Sprintf("%d declines in a row", e.declines))
+			alerts = append(alerts, Alert{Kind: AlertDeclines, Count: e.declines})
 		}
 	}
 	if t.MaskedPAN != "" && e.cfg.RiskSameCard > 0 {
 		now := e.now()
 		if last, ok := e.lastCard[t.MaskedPAN]; ok && now.Sub(last) < e.cfg.RiskSameCard {
-			alerts = append(alerts, fmt.Sprintf("card %s used again within %v", t.MaskedPAN, e.cfg.RiskSameCard))
+			alerts = append(alerts, Alert{Kind: AlertSameCard, MaskedPAN: t.MaskedPAN, Window: e.cfg.RiskSameCard})
 		}
 		e.lastCard[t.MaskedPAN] = now
 		for k, v := range e.lastCard { // keep the map small on a long day
@@ -241,7 +241,7 @@ func (e *Engine) risk(t *Txn) []string {
 		}
 	}
 	for _, a := range alerts {
-		e.log.Warn("risk alert", "alert", a, "stan", t.STAN)
+		e.log.Warn("risk alert", "alert", a.String(), "stan", t.STAN)
 	}
 	return alerts
 }

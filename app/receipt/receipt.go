@@ -61,3 +61,224 @@ func SelfTest(t Terminal, results []hal.SelfTestResult, at time.Time) hal.Docume
 	)
 	return hal.Document{Title: "self-test", Elements: els}
 }
+
+// Copy is which copy of a receipt this is.
+type Copy int
+
+const (
+	MerchantCopy Copy = iota
+	CustomerCopy
+)
+
+func (c Copy) label() string {
+	if c == MerchantCopy {
+		return "商户存根 MERCHANT COPY"
+	}
+	return "持卡人存根 CUSTOMER COPY"
+}
+
+// Txn is what a transaction receipt shows. Amounts are fen; the PAN is
+// already masked by the engine.
+type Txn struct {
+	Kind      string // sale, void, refund
+	Method    string // swipe, chip, tap, alipay, wechat, unionpay_qr
+	AmountFen int64
+	MaskedPAN string
+	STAN      string
+	Batch     string
+	RRN       string
+	AuthCode  string
+	Operator  string
+	At        time.Time
+	OrigSTAN  string
+	OrigRRN   string
+	OrderNo   string
+	Reprint   bool
+}
+
+var kindTitles = map[string]string{
+	"sale":   "消费 SALE",
+	"void":   "消费撤销 VOID",
+	"refund": "退货 REFUND",
+}
+
+var methodNames = map[string]string{
+	"swipe":       "磁条 SWIPE",
+	"chip":        "插卡 CHIP",
+	"tap":         "闪付 QUICKPASS",
+	"alipay":      "支付宝 ALIPAY",
+	"wechat":      "微信支付 WECHAT PAY",
+	"unionpay_qr": "银联二维码 UNIONPAY QR",
+}
+
+// Yuan formats fen for paper: RMB 1,234.56.
+func Yuan(fen int64) string {
+	neg := fen < 0
+	if neg {
+		fen = -fen
+	}
+	s := fmt.Sprintf("%d.%02d", fen/100, fen%100)
+	intPart := s[:len(s)-3]
+	var b []byte
+	for i := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b = append(b, ',')
+		}
+		b = append(b, intPart[i])
+	}
+	out := "RMB " + string(b) + s[len(s)-3:]
+	if neg {
+		out = "-" + out
+	}
+	return out
+}
+
+// Transaction is a sale, void or refund receipt.
+func Transaction(t Terminal, x Txn, copy Copy) hal.Document {
+	els := header(t, "签购单", "POS SALES SLIP")
+	els = append(els,
+		hal.Element{Kind: hal.KindText, Text: copy.label(), Style: hal.TextStyle{Align: hal.AlignCenter}},
+		hal.Element{Kind: hal.KindSeparator},
+		hal.Pair("操作员号(OPERATOR NO.):", x.Operator),
+	)
+	if x.MaskedPAN != "" {
+		els = append(els, hal.Text("卡号(CARD NO.):"),
+			hal.Element{Kind: hal.KindText, Text: x.MaskedPAN + " " + methodShort(x.Method), Style: hal.TextStyle{Bold: true}})
+	}
+	if x.OrderNo != "" {
+		els = append(els, hal.Text("订单号(ORDER NO.):"), hal.Text(x.OrderNo))
+	}
+	els = append(els,
+		hal.Pair("交易类型(TRANS TYPE):", ""),
+		hal.Element{Kind: hal.KindText, Text: kindTitles[x.Kind], Style: hal.TextStyle{Bold: true, Size: hal.SizeDouble}},
+		hal.Pair("支付方式(METHOD):", methodNames[x.Method]),
+		hal.Pair("批次号(BATCH NO.):", x.Batch),
+		hal.Pair("凭证号(VOUCHER NO.):", x.STAN),
+	)
+	if x.AuthCode != "" {
+		els = append(els, hal.Pair("授权码(AUTH NO.):", x.AuthCode))
+	}
+	els = append(els,
+		hal.Pair("参考号(REFER NO.):", x.RRN),
+		hal.Pair("日期/时间(DATE/TIME):", ""),
+		hal.Text(x.At.Format("2006/01/02 15:04:05")),
+	)
+	if x.OrigSTAN != "" {
+		els = append(els, hal.Pair("原凭证号(ORIG VOUCHER):", x.OrigSTAN))
+	}
+	if x.OrigRRN != "" {
+		els = append(els, hal.Pair("原参考号(ORIG REFER):", x.OrigRRN))
+	}
+	amount := x.AmountFen
+	if x.Kind != "sale" {
+		amount = -amount
+	}
+	els = append(els,
+		hal.Text("金额(AMOUNT):"),
+		hal.Element{Kind: hal.KindText, Text: Yuan(amount), Style: hal.TextStyle{Size: hal.SizeDouble, Bold: true, Align: hal.AlignRight}},
+		hal.Element{Kind: hal.KindSeparator},
+	)
+	if x.Reprint {
+		els = append(els, hal.Element{Kind: hal.KindText, Text: "重打印凭证 DUPLICATED", Style: hal.TextStyle{Bold: true, Align: hal.AlignCenter}})
+	}
+	if copy == MerchantCopy {
+		els = append(els, hal.Text("持卡人签名(CARDHOLDER SIGNATURE):"), hal.Element{Kind: hal.KindFeed}, hal.Element{Kind: hal.KindFeed},
+			hal.Text("本人确认以上交易,同意将其记入本卡账户"),
+			hal.Text("I ACKNOWLEDGE SATISFACTORY RECEIPT OF RELATIVE GOODS/SERVICES"))
+	}
+	els = append(els, hal.Element{Kind: hal.KindCut})
+	return hal.Document{Title: x.Kind + " " + x.STAN + " " + copyName(copy), Elements: els}
+}
+
+func copyName(c Copy) string {
+	if c == MerchantCopy {
+		return "merchant"
+	}
+	return "customer"
+}
+
+func methodShort(m string) string {
+	switch m {
+	case "swipe":
+		return "S"
+	case "chip":
+		return "I"
+	case "tap":
+		return "C"
+	}
+	return ""
+}
+
+// ClassTotals is one payment class's line on the settlement slip.
+type ClassTotals struct {
+	Class                   string
+	DebitCount, CreditCount int
+	DebitFen, CreditFen     int64
+	FeeFen                  int64
+}
+
+// Settlement is the end-of-day slip.
+type Settlement struct {
+	Batch    string
+	At       time.Time
+	Operator string
+	Classes  []ClassTotals
+	Balanced bool
+	Uploaded int
+	Reprint  bool
+}
+
+var classNames = map[string]string{
+	"card":        "银行卡 CARD",
+	"alipay":      "支付宝 ALIPAY",
+	"wechat":      "微信 WECHAT",
+	"unionpay_qr": "银联二维码 UP QR",
+}
+
+// SettlementSlip is the settlement (结算) slip with totals per method.
+func SettlementSlip(t Terminal, s Settlement) hal.Document {
+	els := header(t, "结算总计单", "SETTLEMENT")
+	els = append(els,
+		hal.Pair("批次号(BATCH NO.):", s.Batch),
+		hal.Pair("操作员号(OPERATOR NO.):", s.Operator),
+		hal.Pair("日期/时间(DATE/TIME):", ""),
+		hal.Text(s.At.Format("2006/01/02 15:04:05")),
+		hal.Element{Kind: hal.KindSeparator},
+	)
+	var tot ClassTotals
+	for _, c := range s.Classes {
+		els = append(els,
+			hal.Element{Kind: hal.KindText, Text: classNames[c.Class], Style: hal.TextStyle{Bold: true}},
+			hal.Pair(fmt.Sprintf("消费 SALE %d笔", c.DebitCount), Yuan(c.DebitFen)),
+			hal.Pair(fmt.Sprintf("退货 REFUND %d笔", c.CreditCount), Yuan(c.CreditFen)),
+			hal.Pair("手续费 FEE", Yuan(c.FeeFen)),
+		)
+		tot.DebitCount += c.DebitCount
+		tot.CreditCount += c.CreditCount
+		tot.DebitFen += c.DebitFen
+		tot.CreditFen += c.CreditFen
+		tot.FeeFen += c.FeeFen
+	}
+	if len(s.Classes) == 0 {
+		els = append(els, hal.Element{Kind: hal.KindText, Text: "本批次无交易 NO TRANSACTIONS", Style: hal.TextStyle{Align: hal.AlignCenter}})
+	}
+	verdict := "对账平 BALANCED"
+	if !s.Balanced {
+		verdict = "对账不平 UNBALANCED"
+	}
+	els = append(els,
+		hal.Element{Kind: hal.KindSeparator},
+		hal.Pair(fmt.Sprintf("合计 TOTAL %d笔", tot.DebitCount+tot.CreditCount), Yuan(tot.DebitFen-tot.CreditFen)),
+		hal.Pair("手续费合计 FEES", Yuan(tot.FeeFen)),
+		hal.Pair("结算净额 NET", Yuan(tot.DebitFen-tot.CreditFen-tot.FeeFen)),
+		hal.Element{Kind: hal.KindText, Text: verdict, Style: hal.TextStyle{Bold: true, Align: hal.AlignCenter}},
+	)
+	if s.Uploaded > 0 {
+		els = append(els, hal.Pair("批上送 UPLOADED", fmt.Sprintf("%d", s.Uploaded)))
+	}
+	if s.Reprint {
+		els = append(els, hal.Element{Kind: hal.KindText, Text: "重打印 DUPLICATED", Style: hal.TextStyle{Align: hal.AlignCenter}})
+	}
+	els = append(els, hal.Element{Kind: hal.KindCut})
+	return hal.Document{Title: "settlement " + s.Batch, Elements: els}
+}

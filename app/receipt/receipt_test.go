@@ -1,6 +1,7 @@
 package receipt
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -27,5 +28,50 @@ func TestSelfTestSlip(t *testing.T) {
 	}
 	if doc.Elements[len(doc.Elements)-1].Kind != hal.KindCut {
 		t.Error("slip is not cut")
+	}
+}
+
+func TestYuan(t *testing.T) {
+	for fen, want := range map[int64]string{0: "RMB 0.00", 123456: "RMB 1,234.56", -500: "-RMB 5.00", 100000000: "RMB 1,000,000.00"} {
+		if got := Yuan(fen); got != want {
+			t.Errorf("Yuan(%d) = %q, want %q", fen, got, want)
+		}
+	}
+}
+
+func TestTransactionReceiptCopies(t *testing.T) {
+	term := Terminal{MerchantName: "老王面馆", MerchantID: "898310058120001", TerminalID: "10000001"}
+	x := Txn{Kind: "refund", Method: "swipe", AmountFen: 1234, MaskedPAN: "622202*********0128", STAN: "000007", Batch: "000001", RRN: "030200000001", Operator: "00", At: time.Date(2026, 3, 2, 9, 5, 0, 0, time.UTC), OrigRRN: "030200000000"}
+	m := Transaction(term, x, MerchantCopy)
+	c := Transaction(term, x, CustomerCopy)
+	text := func(d hal.Document) string {
+		s := ""
+		for _, e := range d.Elements {
+			s += e.Text + "|" + e.Right + "\n"
+		}
+		return s
+	}
+	for _, want := range []string{"商户存根 MERCHANT COPY", "622202*********0128 S", "退货 REFUND", "-RMB 12.34", "持卡人签名", "原参考号(ORIG REFER):|030200000000"} {
+		if !strings.Contains(text(m), want) {
+			t.Errorf("merchant copy lacks %q", want)
+		}
+	}
+	if strings.Contains(text(c), "持卡人签名") || !strings.Contains(text(c), "持卡人存根 CUSTOMER COPY") {
+		t.Error("customer copy wrong")
+	}
+}
+
+func TestSettlementSlip(t *testing.T) {
+	d := SettlementSlip(Terminal{}, Settlement{Batch: "000001", Balanced: false, Uploaded: 3, Classes: []ClassTotals{
+		{Class: "card", DebitCount: 2, DebitFen: 3000, CreditCount: 1, CreditFen: 300, FeeFen: 18},
+	}})
+	s := ""
+	for _, e := range d.Elements {
+		s += e.Text + "|" + e.Right + "\n"
+	}
+	for _, want := range []string{"消费 SALE 2笔|RMB 30.00", "合计 TOTAL 3笔|RMB 27.00", "结算净额 NET|RMB 26.82", "对账不平 UNBALANCED", "批上送 UPLOADED|3"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("slip lacks %q:\n%s", want, s)
+		}
 	}
 }

@@ -15,6 +15,13 @@
 //	expect no-screen "text"  the screen does not show text
 //	expect paper "text"      the paper printed so far holds text
 //	expect error "text"      the last device command failed with text
+//	host FAULT KIND          the host simulator applies FAULT (drop-after,
+//	                         drop-before, bad-mac, signon-again, decline:51, ...)
+//	                         to the next request of KIND (sale, void, refund,
+//	                         reversal, settle, upload, signon, balance)
+//	forget-host-record STAN  the host loses the record of that trace (unbalanced settlement)
+//	restart                  stop the terminal and start it again on the same data
+//	expect charged CARD FEN  the host ledger has taken net FEN from that card's account
 package scenario
 
 import (
@@ -40,6 +47,14 @@ type Rig interface {
 	Settle() error
 	Screen() string
 	Paper() string
+	// HostFault injects a fault into the host simulator.
+	HostFault(fault, kind string) error
+	// ForgetHostRecord makes the host lose a transaction record.
+	ForgetHostRecord(stan string) error
+	// Charged is the net amount the host took from a virtual card.
+	Charged(card string) (int64, error)
+	// Restart stops the terminal and starts it again on the same data.
+	Restart() error
 }
 
 // Step is one command of a script.
@@ -49,6 +64,7 @@ type Step struct {
 	Keys []hal.Key // press, type
 	Arg  string    // image, card, "out"/"in", what: screen|no-screen|paper|error
 	Text string    // expect text
+	Fen  int64     // expect charged
 	Wait time.Duration
 }
 
@@ -131,10 +147,21 @@ func parseLine(line string) (Step, error) {
 			return st, fmt.Errorf("%s: want one name", verb)
 		}
 		st.Arg = rest
-	case "remove":
+	case "remove", "restart":
 		if rest != "" {
-			return st, errors.New("remove: takes nothing")
+			return st, fmt.Errorf("%s: takes nothing", verb)
 		}
+	case "host":
+		f := strings.Fields(rest)
+		if len(f) != 2 {
+			return st, errors.New("host: want FAULT KIND, e.g. host drop-after sale")
+		}
+		st.Arg, st.Text = f[0], f[1]
+	case "forget-host-record":
+		if len(rest) != 6 || strings.Trim(rest, "0123456789") != "" {
+			return st, errors.New("forget-host-record: want a 6-digit trace number")
+		}
+		st.Arg = rest
 	case "paper":
 		if rest != "out" && rest != "in" {
 			return st, errors.New("paper: want out or in")
@@ -150,8 +177,19 @@ func parseLine(line string) (Step, error) {
 		what, q, _ := strings.Cut(rest, " ")
 		switch what {
 		case "screen", "no-screen", "paper", "error":
+		case "charged":
+			f := strings.Fields(q)
+			if len(f) != 2 {
+				return st, errors.New("expect charged: want CARD FEN")
+			}
+			fen, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				return st, errors.New("expect charged: FEN must be an integer")
+			}
+			st.Arg, st.Text, st.Fen = what, f[0], fen
+			return st, nil
 		default:
-			return st, fmt.Errorf("expect: want screen, no-screen, paper or error, got %q", what)
+			return st, fmt.Errorf("expect: want screen, no-screen, paper, error or charged, got %q", what)
 		}
 		text, err := strconv.Unquote(strings.TrimSpace(q))
 		if err != nil || text == "" {
@@ -220,6 +258,15 @@ func (s *Script) Run(r Rig) error {
 		case "wait":
 			device = false
 			err = r.Advance(st.Wait)
+		case "host":
+			device = false
+			err = r.HostFault(st.Arg, st.Text)
+		case "forget-host-record":
+			device = false
+			err = r.ForgetHostRecord(st.Arg)
+		case "restart":
+			device = false
+			err = r.Restart()
 		case "expect":
 			device = false
 			if e := s.check(r, st, lastErr); e != nil {
@@ -258,6 +305,14 @@ func (s *Script) check(r Rig, st Step, lastErr error) error {
 	case "paper":
 		if !strings.Contains(r.Paper(), st.Text) {
 			return fmt.Errorf("expected the paper to hold %q; paper:\n%s", st.Text, r.Paper())
+		}
+	case "charged":
+		got, err := r.Charged(st.Text)
+		if err != nil {
+			return err
+		}
+		if got != st.Fen {
+			return fmt.Errorf("expected the host to have charged %s %d fen net, it charged %d", st.Text, st.Fen, got)
 		}
 	case "error":
 		if lastErr == nil {

@@ -91,6 +91,20 @@ func TestRunChecksExpectations(t *testing.T) {
 	}
 }
 
+func TestChargedExpectation(t *testing.T) {
+	s, err := Parse("c", "host drop-after sale\nexpect charged card 42\nrestart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(&fakeRig{}); err != nil {
+		t.Fatal(err)
+	}
+	s, _ = Parse("c", "expect charged card 41")
+	if err := s.Run(&fakeRig{}); err == nil || !strings.Contains(err.Error(), "charged 42") {
+		t.Fatalf("wrong charge passed: %v", err)
+	}
+}
+
 func TestDeviceFailureMustBeExpected(t *testing.T) {
 	r := &fakeRig{scanErr: errors.New("scanner off")}
 	s, _ := Parse("s", "scan a.png\nexpect error \"off\"\ntype 1")
@@ -126,3 +140,8 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func (f *fakeRig) HostFault(string, string) error { return nil }
+func (f *fakeRig) ForgetHostRecord(string) error  { return nil }
+func (f *fakeRig) Charged(string) (int64, error)  { return 42, nil }
+func (f *fakeRig) Restart() error                 { return nil }

@@ -44,3 +44,46 @@ var (
 
 // ErrCodes is the table in order, for the documentation.
 var ErrCodes = []ErrCode{E101, E102, E103, E104, E105, E106, E107, E108, E109, E110, E111, E201, E301, E302, E901}
+
+// Transaction and host errors.
+var (
+	E112 = ErrCode{"E112", m("超过当日限额", "Over the daily limit"),
+		m("今日此支付方式已达限额,请换其他方式", "This method has reached today's limit; use another")}
+	E120 = ErrCode{"E120", m("读卡失败", "Card not read"),
+		m("请重新刷卡,刷卡速度均匀", "Swipe again at an even speed")}
+	E130 = ErrCode{"E130", m("原交易不存在", "Original not found"),
+		m("核对凭证号或参考号和日期", "Check the voucher or reference number and date")}
+	E131 = ErrCode{"E131", m("原交易不能撤销", "Cannot void"),
+		m("只能撤销本批次未撤销的消费;其他请做退货", "Only unvoided sales of this batch; otherwise refund")}
+	E132 = ErrCode{"E132", m("退货金额超限", "Refund too large"),
+		m("累计退货不能超过原交易金额", "Refunds cannot add up to more than the sale")}
+	E401 = ErrCode{"E401", m("交易超时", "No reply from host"),
+		m("交易已冲正,顾客未被扣款;请重新交易", "Reversed: the customer was not charged; try again")}
+	E402 = ErrCode{"E402", m("冲正未完成", "Reversal pending"),
+		m("检查网络;恢复后终端自动冲正,之前不能交易", "Check the network; the terminal reverses when it is back")}
+	E403 = ErrCode{"E403", m("签到失败", "Sign-on failed"),
+		m("检查网络和主机地址,在维护菜单重新签到", "Check the network and host address, sign on under Maintenance")}
+	E404 = ErrCode{"E404", m("主机拒绝交易", "Declined by host"),
+		m("按提示处理或请顾客联系发卡行", "Follow the reason shown, or ask the card issuer")}
+	E405 = ErrCode{"E405", m("结算失败", "Settlement failed"),
+		m("检查网络后重新结算;批次保持打开", "Check the network and settle again; the batch stays open")}
+)
+
+func init() {
+	ErrCodes = append(ErrCodes, E112, E120, E130, E131, E132, E401, E402, E403, E404, E405)
+}
+
+// hostReasons explains host response codes (field 39) to the cashier.
+var hostReasons = map[string]msg{
+	"05": m("05 不予承兑", "05 Do not honour"),
+	"12": m("12 无效交易", "12 Invalid transaction"),
+	"14": m("14 无效卡号", "14 Invalid card number"),
+	"25": m("25 找不到原交易", "25 Original not found"),
+	"51": m("51 余额不足", "51 Insufficient funds"),
+	"54": m("54 卡已过期", "54 Expired card"),
+	"55": m("55 密码错误", "55 Wrong PIN"),
+	"61": m("61 超出金额限制", "61 Over amount limit"),
+	"75": m("75 密码错误次数超限", "75 PIN tries exceeded"),
+	"96": m("96 发卡方系统故障", "96 Issuer system error"),
+	"A0": m("A0 校验错,请重新签到", "A0 MAC error, sign on again"),
+}

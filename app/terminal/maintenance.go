@@ -30,6 +30,7 @@ func newMaintenanceMenu(t *Terminal) Screen {
 			{mVersionInfo, func(t *Terminal) {
 				t.Show(&message{title: mVersionInfo, text: fmt.Sprintf("%s\n%s\n%s", t.build.Version, t.build.Commit, t.build.Platform), next: back})
 			}},
+			{mSignOn, func(t *Terminal) { t.startSignOn(back) }},
 		},
 	}
 }

@@ -34,31 +34,21 @@ func notAvailable(title msg, back func(*Terminal)) func(*Terminal) {
 
 func newTransactionMenu(t *Terminal) Screen {
 	back := func(t *Terminal) { t.Show(newTransactionMenu(t)) }
+	item := func(title msg, start func(*Terminal)) menuItem {
+		if t.eng == nil {
+			return menuItem{title, notAvailable(title, back)}
+		}
+		return menuItem{title, start}
+	}
 	return &menu{
 		title: mTransaction,
 		back:  toMain,
 		items: []menuItem{
-			{mSale, func(t *Terminal) {
-				t.Show(newAmountEntry(t, mSale, back, func(t *Terminal, fen int64) {
-					t.Show(newConfirm(t, mSale, fen, back, notAvailable(mSale, back)))
-				}))
-			}},
-			{mVoid, notAvailable(mVoid, back)},
-			{mRefund, notAvailable(mRefund, back)},
-			{mBalance, notAvailable(mBalance, back)},
-		},
-	}
-}
-
-func newQueryMenu(t *Terminal) Screen {
-	back := func(t *Terminal) { t.Show(newQueryMenu(t)) }
-	return &menu{
-		title: mQuery,
-		back:  toMain,
-		items: []menuItem{
-			{mQueryToday, notAvailable(mQueryToday, back)},
-			{mQueryTrace, notAvailable(mQueryTrace, back)},
-			{mReprint, notAvailable(mReprint, back)},
+			item(mSale, (*Terminal).startSale),
+			item(mVoid, (*Terminal).startVoid),
+			item(mRefund, (*Terminal).startRefund),
+			item(mBalance, (*Terminal).startBalance),
+			item(mSettle, (*Terminal).startSettle),
 		},
 	}
 }
@@ -177,22 +167,29 @@ func (s *amountEntry) Key(t *Terminal, k hal.Key) {
 	}
 }
 
-// confirm shows the amount once more before anything is sent.
+// confirm shows the amount once more before anything is sent, with the
+// merchant's fee when there is one.
 type confirm struct {
-	title msg
-	fen   int64
-	back  func(*Terminal)
-	ok    func(*Terminal)
-}
-
-func newConfirm(t *Terminal, title msg, fen int64, back, ok func(*Terminal)) Screen {
-	return &confirm{title: title, fen: fen, back: back, ok: ok}
+	title  msg
+	fen    int64
+	fee    int64
+	detail string // already translated
+	back   func(*Terminal)
+	ok     func(*Terminal)
 }
 
 func (s *confirm) Draw(t *Terminal, c *ui.Canvas) {
 	c.Title(t.tr(s.title))
 	c.Text(0, 2, t.tr(mConfirmTitle), 0)
 	c.Pair(4, t.tr(mAmount), ui.Yuan(s.fen), hal.AttrBold)
+	y := 5
+	if s.fee > 0 {
+		c.Pair(y, t.tr(mFee), ui.Yuan(s.fee), hal.AttrDim)
+		y++
+	}
+	if s.detail != "" {
+		c.Paragraph(y+1, c.Rows()-1, s.detail, 0)
+	}
 	c.Footer(t.tr(mConfirmHint))
 }
 

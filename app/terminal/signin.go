@@ -55,7 +55,7 @@ func newSignInPassword(t *Terminal, no string) Screen {
 					t.Show(newForcedChange(t, pw))
 					return
 				}
-				t.Show(newMainMenu(t))
+				t.afterSignIn()
 			case errors.As(err, &locked):
 				back := newSignIn(t).(*entry)
 				back.fail(t, E103.Code+" "+t.tr(mLockedUntil, locked.Until.In(t.zone()).Format("15:04")))
@@ -83,7 +83,7 @@ func (t *Terminal) zone() *time.Location { return time.Local }
 // newForcedChange asks for a new password right after a sign-in with the
 // default one; the old password is the one just entered.
 func newForcedChange(t *Terminal, old string) Screen {
-	return newPasswordChange(t, old, mMustChange, func(t *Terminal) { t.Show(newSignIn(t)) }, func(t *Terminal) { t.Show(newMainMenu(t)) })
+	return newPasswordChange(t, old, mMustChange, func(t *Terminal) { t.Show(newSignIn(t)) }, func(t *Terminal) { t.afterSignIn() })
 }
 
 // newPasswordChange runs old → new → repeat. With old known (forced

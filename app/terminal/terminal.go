@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/shoukuan/pos/app/config"
+	"github.com/shoukuan/pos/app/engine"
 	"github.com/shoukuan/pos/app/journal"
 	"github.com/shoukuan/pos/app/operator"
 	"github.com/shoukuan/pos/app/receipt"
@@ -46,6 +47,15 @@ type Options struct {
 	Clock   Clock // nil: the system clock
 	Build   Build
 	Log     *slog.Logger // nil: discard
+	// Engine runs transactions; nil leaves the transaction menus showing
+	// E201 (a terminal without an acquirer link).
+	Engine *engine.Engine
+	PINPad PINPad
+}
+
+// PINPad turns a PIN into an encrypted PIN block; the PIN goes no further.
+type PINPad interface {
+	PINBlock(pin, pan string) ([]byte, error)
 }
 
 // Terminal is the running application.
@@ -54,6 +64,8 @@ type Terminal struct {
 	dev     hal.Devices
 	db      *journal.DB
 	ops     *operator.Manager
+	eng     *engine.Engine
+	pinpad  PINPad
 	clock   Clock
 	build   Build
 	log     *slog.Logger
@@ -116,6 +128,8 @@ func New(o Options) (*Terminal, error) {
 		dev:    o.Devices,
 		db:     o.Journal,
 		ops:    ops,
+		eng:    o.Engine,
+		pinpad: o.PINPad,
 		clock:  clock,
 		build:  o.Build,
 		log:    log,

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/shoukuan/pos/app/config"
-	"github.com/shoukuan/pos/app/journal"
+	"github.com/shoukuan/pos/app/hostsim"
 	"github.com/shoukuan/pos/app/terminal"
 	"github.com/shoukuan/pos/board"
 	"github.com/shoukuan/pos/hal"
@@ -43,34 +44,55 @@ func (c *stepClock) advance(d time.Duration) {
 type rig struct {
 	b      *board.Board
 	t      *terminal.Terminal
-	db     *journal.DB
+	st     *stack
+	logf   io.Closer
 	clock  *stepClock
 	cancel context.CancelFunc
 	done   chan error
+
+	cfg             config.Config
+	desc            *board.Desc
+	dataDir, assets string
 }
 
 // settleTimeout bounds how long one input may take to be handled.
 const settleTimeout = 20 * time.Second
 
 func startRig(cfg config.Config, desc *board.Desc, dataDir, assets string) (*rig, error) {
-	db, err := openJournal(dataDir)
+	return startRigAt(cfg, desc, dataDir, assets, &stepClock{now: scenarioEpoch})
+}
+
+func startRigAt(cfg config.Config, desc *board.Desc, dataDir, assets string, clock *stepClock) (*rig, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	// The log stays beside the journal: the first place to look when a
+	// scenario fails.
+	log, logf, err := openLog(dataDir)
 	if err != nil {
+		return nil, err
+	}
+	st, err := openStack(cfg, desc, dataDir, assets, clock.Now, log)
+	if err != nil {
+		logf.Close()
 		return nil, err
 	}
 	b, err := board.Open(desc, board.Env{DataDir: dataDir, Assets: assets, Headless: true})
 	if err != nil {
-		db.Close()
+		st.close()
+		logf.Close()
 		return nil, err
 	}
-	clock := &stepClock{now: scenarioEpoch}
-	t, err := terminal.New(terminal.Options{Config: cfg, Devices: b.Devices, Journal: db, Clock: clock, Build: buildInfo()})
+	t, err := terminal.New(terminal.Options{Config: cfg, Devices: b.Devices, Journal: st.db, Clock: clock, Build: buildInfo(), Log: log, Engine: st.eng, PINPad: st.client})
 	if err != nil {
 		b.Close()
-		db.Close()
+		st.close()
+		logf.Close()
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &rig{b: b, t: t, db: db, clock: clock, cancel: cancel, done: make(chan error, 1)}
+	r := &rig{b: b, t: t, st: st, logf: logf, clock: clock, cancel: cancel, done: make(chan error, 1),
+		cfg: cfg, desc: desc, dataDir: dataDir, assets: assets}
 	go func() { r.done <- t.Run(ctx) }()
 	return r, nil
 }
@@ -79,9 +101,8 @@ func (r *rig) close() error {
 	r.cancel()
 	err := <-r.done
 	r.b.Close()
-	if cerr := r.db.Close(); err == nil {
-		err = cerr
-	}
+	r.st.close()
+	r.logf.Close()
 	return err
 }
 
@@ -159,6 +180,54 @@ func (r *rig) Paper() string {
 		return ""
 	}
 	return strings.Join(r.b.Fakes.Printer.Roll(), "\n")
+}
+
+func (r *rig) HostFault(fault, kind string) error {
+	if r.st.sim == nil {
+		return errors.New("no in-process host simulator (host.in_process is off)")
+	}
+	r.st.sim.Inject(hostsim.FaultMatch{Kind: kind}, hostsim.Fault(fault))
+	return nil
+}
+
+func (r *rig) ForgetHostRecord(stan string) error {
+	if r.st.sim == nil {
+		return errors.New("no in-process host simulator (host.in_process is off)")
+	}
+	batch, err := r.st.eng.CurrentBatch()
+	if err != nil {
+		return err
+	}
+	return r.st.sim.ForgetRecord(r.cfg.Terminal.TerminalID, batch, stan)
+}
+
+func (r *rig) Charged(card string) (int64, error) {
+	if r.st.sim == nil {
+		return 0, errors.New("no in-process host simulator (host.in_process is off)")
+	}
+	if r.b.Fakes.Cards == nil {
+		return 0, errors.New("this board has no fake card reader")
+	}
+	p, err := r.b.Fakes.Cards.Card(card)
+	if err != nil {
+		return 0, err
+	}
+	_, net, err := r.st.sim.Charges(p.PAN)
+	return net, err
+}
+
+// Restart stops the terminal cleanly and starts it again on the same data
+// directory and clock, as after switching the terminal off and on.
+func (r *rig) Restart() error {
+	if err := r.close(); err != nil {
+		return err
+	}
+	n, err := startRigAt(r.cfg, r.desc, r.dataDir, r.assets, r.clock)
+	if err != nil {
+		return err
+	}
+	*r = *n
+	return nil
 }
 
 // rssKB reads the resident set size from /proc (Linux and Android).

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/shoukuan/pos/app/terminal"
 	"github.com/shoukuan/pos/board"
@@ -22,23 +23,26 @@ func cmdRun(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	db, err := openJournal(c.dataDir)
-	if err != nil {
+	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
 		return err
 	}
-	defer db.Close()
 	log, logFile, err := openLog(c.dataDir)
 	if err != nil {
 		return err
 	}
 	defer logFile.Close()
+	st, err := openStack(cfg, desc, c.dataDir, c.assets, time.Now, log)
+	if err != nil {
+		return err
+	}
+	defer st.close()
 
 	b, err := board.Open(desc, board.Env{DataDir: c.dataDir, Assets: c.assets, Title: "POS 收款 " + desc.Name + " " + version})
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	t, err := terminal.New(terminal.Options{Config: cfg, Devices: b.Devices, Journal: db, Build: buildInfo(), Log: log})
+	t, err := terminal.New(terminal.Options{Config: cfg, Devices: b.Devices, Journal: st.db, Build: buildInfo(), Log: log, Engine: st.eng, PINPad: st.client})
 	if err != nil {
 		return err
 	}
