@@ -44,6 +44,9 @@ type Engine struct {
 
 	commits atomic.Int64 // durable writes, for the syncs-per-sale figure
 
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
+
 	mu       sync.Mutex
 	declines int
 	lastCard map[string]time.Time
@@ -57,7 +60,67 @@ func New(db *journal.DB, host Host, now func() time.Time, cfg Config, log *slog.
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{db: db.SQL(), jdb: db, host: host, now: now, cfg: cfg, log: log, lastCard: map[string]time.Time{}}
+	e := &Engine{db: db.SQL(), jdb: db, host: host, now: now, cfg: cfg, log: log, lastCard: map[string]time.Time{}, stmts: map[string]*sql.Stmt{}}
+	for _, q := range hotQueries {
+		if _, err := e.stmt(nil, q); err != nil {
+			// Not fatal: stmt prepares it per transaction instead.
+			log.Warn("prepare", "err", err)
+		}
+	}
+	return e
+}
+
+// The sale path's statements, prepared once in New: preparing costs more
+// than running them, and the journal has one connection, so a statement
+// cannot be prepared while a transaction holds it.
+const (
+	qGetSTAN        = `SELECT value FROM counters WHERE name = 'stan'`
+	qSetSTAN        = `INSERT INTO counters(name, value) VALUES('stan', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`
+	qGetBatch       = `SELECT value FROM counters WHERE name = 'batch'`
+	qSetting        = `SELECT value FROM settings WHERE key = ?`
+	qDeleteReversal = `DELETE FROM reversals WHERE txn_id = ?`
+	qOwed           = `SELECT txn_id, reason FROM reversals ORDER BY txn_id`
+	qOweReversal    = `INSERT INTO reversals(txn_id, reason, created) VALUES(?, '98', ?)`
+	qIntent         = `INSERT INTO txns(kind, method, amount_fen, stan, batch, status, masked_pan, order_no, operator, orig_id, fee_fen, created, updated)
+		VALUES(?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`
+	qOutcome  = `UPDATE txns SET status = ?, resp_code = ?, rrn = ?, auth_code = ?, host_date = ?, host_time = ?, updated = ? WHERE id = ?`
+	qAddDaily = `INSERT INTO daily_totals(day, class, fen) VALUES(?, ?, ?)
+		ON CONFLICT(day, class) DO UPDATE SET fen = fen + excluded.fen`
+)
+
+var hotQueries = []string{qGetSTAN, qSetSTAN, qGetBatch, qSetting, qDeleteReversal, qOwed, qOweReversal, qIntent, qOutcome, qAddDaily}
+
+// stmt returns the query prepared once: preparing costs more than running
+// on the sale path. With tx set, the statement runs inside it.
+func (e *Engine) stmt(tx *sql.Tx, query string) (*sql.Stmt, error) {
+	e.stmtMu.Lock()
+	st, ok := e.stmts[query]
+	if !ok && tx != nil {
+		e.stmtMu.Unlock()
+		return tx.Prepare(query)
+	}
+	if !ok {
+		var err error
+		if st, err = e.db.Prepare(query); err != nil {
+			e.stmtMu.Unlock()
+			return nil, err
+		}
+		e.stmts[query] = st
+	}
+	e.stmtMu.Unlock()
+	if tx != nil {
+		return tx.Stmt(st), nil
+	}
+	return st, nil
+}
+
+// exec runs a cached statement inside tx.
+func (e *Engine) exec(tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	st, err := e.stmt(tx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.Exec(args...)
 }
 
 // Result is what a transaction ended as, with what the cashier should know.
@@ -99,8 +162,12 @@ const settingSignOn = "signon_date"
 // SignedOn reports whether the terminal signed on today and the host has
 // not asked for a new sign-on since.
 func (e *Engine) SignedOn() bool {
-	v, ok, err := e.jdb.Setting(settingSignOn)
-	return err == nil && ok && v == e.now().Format("2006-01-02")
+	st, err := e.stmt(nil, qSetting)
+	if err != nil {
+		return false
+	}
+	var v string
+	return st.QueryRow(settingSignOn).Scan(&v) == nil && v == e.now().Format("2006-01-02")
 }
 
 // SignOn fetches new working keys from the host (the host client installs
@@ -142,23 +209,27 @@ func (e *Engine) nextSTAN() (string, error) {
 		return "", err
 	}
 	defer tx.Rollback()
-	s, err := nextSTANTx(tx)
+	s, err := e.nextSTANTx(tx)
 	if err != nil {
 		return "", err
 	}
 	return s, tx.Commit()
 }
 
-func nextSTANTx(tx *sql.Tx) (string, error) {
+func (e *Engine) nextSTANTx(tx *sql.Tx) (string, error) {
 	var v int64
-	err := tx.QueryRow(`SELECT value FROM counters WHERE name = 'stan'`).Scan(&v)
+	get, err := e.stmt(tx, qGetSTAN)
+	if err != nil {
+		return "", err
+	}
+	err = get.QueryRow().Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		v = 0
 	} else if err != nil {
 		return "", err
 	}
 	v = v%999999 + 1
-	if _, err := tx.Exec(`INSERT INTO counters(name, value) VALUES('stan', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`, v); err != nil {
+	if _, err := e.exec(tx, qSetSTAN, v); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("%06d", v), nil
@@ -167,7 +238,11 @@ func nextSTANTx(tx *sql.Tx) (string, error) {
 // currentBatch is the open batch number, 000001 on a new terminal.
 func (e *Engine) currentBatch() (string, error) {
 	var v int64
-	err := e.db.QueryRow(`SELECT value FROM counters WHERE name = 'batch'`).Scan(&v)
+	get, err := e.stmt(nil, qGetBatch)
+	if err != nil {
+		return "", err
+	}
+	err = get.QueryRow().Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		v = 1
 	} else if err != nil {
@@ -189,12 +264,11 @@ func (e *Engine) intent(t *Txn) error {
 		return err
 	}
 	defer tx.Rollback()
-	if t.STAN, err = nextSTANTx(tx); err != nil {
+	if t.STAN, err = e.nextSTANTx(tx); err != nil {
 		return err
 	}
 	now := e.now().Unix()
-	res, err := tx.Exec(`INSERT INTO txns(kind, method, amount_fen, stan, batch, status, masked_pan, order_no, operator, orig_id, fee_fen, created, updated)
-		VALUES(?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
+	res, err := e.exec(tx, qIntent,
 		t.Kind, t.Method, t.AmountFen, t.STAN, t.Batch, t.MaskedPAN, t.OrderNo, t.Operator, nullID(t.OrigID), t.FeeFen, now, now)
 	if err != nil {
 		return err
@@ -204,7 +278,7 @@ func (e *Engine) intent(t *Txn) error {
 	}
 	// Owed from now on: if the request goes out and nothing comes back,
 	// or we die, the host may have charged the card.
-	if _, err := tx.Exec(`INSERT INTO reversals(txn_id, reason, created) VALUES(?, '98', ?)`, t.ID, now); err != nil {
+	if _, err := e.exec(tx, qOweReversal, t.ID, now); err != nil {
 		return err
 	}
 	t.Status = StatusPending
@@ -224,16 +298,28 @@ func (e *Engine) outcome(t *Txn, r HostReply) error {
 	if r.Code == "00" {
 		status = StatusApproved
 	}
-	if _, err := tx.Exec(`UPDATE txns SET status = ?, resp_code = ?, rrn = ?, auth_code = ?, host_date = ?, host_time = ?, updated = ? WHERE id = ?`,
+	if _, err := e.exec(tx, qOutcome,
 		status, r.Code, r.RRN, r.AuthCode, r.Date, r.Time, e.now().Unix(), t.ID); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(`DELETE FROM reversals WHERE txn_id = ?`, t.ID); err != nil {
+	if _, err := e.exec(tx, qDeleteReversal, t.ID); err != nil {
 		return err
+	}
+	if status == StatusApproved && t.Kind == KindSale {
+		if err := e.addDaily(tx, t.Created, t.Method, t.AmountFen); err != nil {
+			return err
+		}
 	}
 	if status == StatusApproved && t.OrigID != 0 {
 		switch t.Kind {
 		case KindVoid:
+			var created int64
+			if err := tx.QueryRow(`SELECT created FROM txns WHERE id = ?`, t.OrigID).Scan(&created); err != nil {
+				return err
+			}
+			if err := e.addDaily(tx, time.Unix(created, 0), t.Method, -t.AmountFen); err != nil {
+				return err
+			}
 			_, err = tx.Exec(`UPDATE txns SET voided = 1, updated = ? WHERE id = ?`, e.now().Unix(), t.OrigID)
 		case KindRefund:
 			_, err = tx.Exec(`UPDATE txns SET refunded_fen = refunded_fen + ?, updated = ? WHERE id = ?`, t.AmountFen, e.now().Unix(), t.OrigID)
@@ -261,6 +347,12 @@ func (e *Engine) commit(tx *sql.Tx) error {
 
 // Commits counts durable writes since the engine started.
 func (e *Engine) Commits() int64 { return e.commits.Load() }
+
+// addDaily moves the day's running sale total of a method class.
+func (e *Engine) addDaily(tx *sql.Tx, day time.Time, m Method, fen int64) error {
+	_, err := e.exec(tx, qAddDaily, day.Format("2006-01-02"), m.LimitClass(), fen)
+	return err
+}
 
 func nullID(id int64) any {
 	if id == 0 {
@@ -327,7 +419,11 @@ func (e *Engine) Recover(ctx context.Context) ([]Recovered, error) {
 func reversalAccepted(code string) bool { return code == "00" || code == "12" || code == "25" }
 
 func (e *Engine) recover(ctx context.Context) ([]Recovered, error) {
-	rows, err := e.db.Query(`SELECT txn_id, reason FROM reversals ORDER BY txn_id`)
+	owedQ, err := e.stmt(nil, qOwed)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := owedQ.Query()
 	if err != nil {
 		return nil, err
 	}
@@ -400,7 +496,7 @@ func (e *Engine) reversed(id int64) error {
 	if _, err := tx.Exec(`UPDATE txns SET status = 'reversed', updated = ? WHERE id = ?`, e.now().Unix(), id); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(`DELETE FROM reversals WHERE txn_id = ?`, id); err != nil {
+	if _, err := tx.Exec(qDeleteReversal, id); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 )
 
 // ErrReplyMAC is what a host client wraps when a reply's MAC fails: the
@@ -182,29 +181,16 @@ func (e *Engine) checkLimits(m Method, amount int64) error {
 }
 
 func (e *Engine) todaysSales(class string) (int64, error) {
-	y, mo, d := e.now().Date()
-	start := time.Date(y, mo, d, 0, 0, 0, 0, e.now().Location()).Unix()
-	var methods []any
-	for _, m := range []Method{MethodSwipe, MethodChip, MethodTap, MethodAlipay, MethodWeChat, MethodUPQR} {
-		if m.LimitClass() == class {
-			methods = append(methods, string(m))
-		}
-	}
-	if len(methods) == 0 {
-		methods = append(methods, class)
-	}
-	q := `SELECT coalesce(sum(amount_fen), 0) FROM txns WHERE kind = 'sale' AND status IN ('approved', 'pending') AND voided = 0 AND created >= ? AND method IN (?` + repeat(",?", len(methods)-1) + `)`
 	var sum int64
-	err := e.db.QueryRow(q, append([]any{start}, methods...)...).Scan(&sum)
-	return sum, err
-}
-
-func repeat(s string, n int) string {
-	out := ""
-	for i := 0; i < n; i++ {
-		out += s
+	st, err := e.stmt(nil, `SELECT fen FROM daily_totals WHERE day = ? AND class = ?`)
+	if err != nil {
+		return 0, err
 	}
-	return out
+	err = st.QueryRow(e.now().Format("2006-01-02"), class).Scan(&sum)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return sum, err
 }
 
 // Fee is the merchant discount on an amount, rounded half up to the fen.

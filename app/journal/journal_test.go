@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func openT(t *testing.T, path string) *DB {
@@ -300,5 +301,55 @@ func TestOperatorsTableConstraints(t *testing.T) {
 		if _, err := d.SQL().Exec(ins, bad[0], bad[1]); err == nil {
 			t.Errorf("row %v accepted", bad)
 		}
+	}
+}
+
+// A journal written at schema 2 carries its approved sales into the daily
+// totals, or the daily limit would reset on upgrade.
+func TestDailyTotalsBackfilled(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pos.db")
+	saved := migrations
+	migrations = saved[:2]
+	d := openT(t, path)
+	migrations = saved
+	t.Cleanup(func() { migrations = saved })
+	day := time.Date(2026, 3, 2, 10, 0, 0, 0, time.Local).Unix()
+	for _, row := range []struct {
+		kind, method, status string
+		fen                  int64
+		voided               int
+	}{
+		{"sale", "swipe", "approved", 1000, 0},
+		{"sale", "chip", "approved", 250, 0},
+		{"sale", "tap", "approved", 99, 1},     // voided: not counted
+		{"sale", "alipay", "declined", 500, 0}, // declined: not counted
+		{"sale", "alipay", "approved", 700, 0},
+		{"refund", "swipe", "approved", 100, 0}, // refunds do not free the limit
+	} {
+		if _, err := d.SQL().Exec(`INSERT INTO txns(kind, method, amount_fen, stan, batch, status, voided, operator, created, updated)
+			VALUES(?, ?, ?, '000001', '000001', ?, ?, '01', ?, ?)`, row.kind, row.method, row.fen, row.status, row.voided, day, day); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.Close()
+
+	d = openT(t, path)
+	defer d.Close()
+	got := map[string]int64{}
+	rows, err := d.SQL().Query(`SELECT class, fen FROM daily_totals WHERE day = '2026-03-02'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c string
+		var f int64
+		if err := rows.Scan(&c, &f); err != nil {
+			t.Fatal(err)
+		}
+		got[c] = f
+	}
+	if got["card"] != 1250 || got["alipay"] != 700 || len(got) != 2 {
+		t.Fatalf("daily totals = %v, want card 1250, alipay 700", got)
 	}
 }

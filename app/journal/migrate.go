@@ -74,6 +74,20 @@ var migrations = []string{
 		kcv     TEXT NOT NULL,
 		updated INTEGER NOT NULL
 	);`,
+	// 3: running daily sale totals per method class, so the daily limit
+	// check costs one row read however busy the day.
+	`CREATE TABLE daily_totals (
+		day   TEXT NOT NULL,   -- YYYY-MM-DD, terminal local time
+		class TEXT NOT NULL,   -- card, alipay, wechat, unionpay_qr
+		fen   INTEGER NOT NULL,
+		PRIMARY KEY (day, class)
+	);
+	INSERT INTO daily_totals(day, class, fen)
+		SELECT date(created, 'unixepoch', 'localtime'),
+		       CASE WHEN method IN ('swipe', 'chip', 'tap') THEN 'card' ELSE method END,
+		       sum(amount_fen)
+		FROM txns WHERE kind = 'sale' AND status = 'approved' AND voided = 0
+		GROUP BY 1, 2;`,
 }
 
 // migrate brings the schema up to date in one transaction, so a power cut
