@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"github.com/shoukuan/pos/app/paycode"
 )
 
 //go:embed default.json
@@ -31,6 +33,38 @@ type Config struct {
 	FeesBP    map[string]int64 `json:"fees_bp"` // merchant discount rate per method class, basis points
 	Risk      Risk             `json:"risk"`
 	Receipt   Receipt          `json:"receipt"`
+	// PaymentCodes tells wallets' customer codes apart, first match wins.
+	PaymentCodes []paycode.Rule `json:"payment_codes"`
+	Wallet       Wallet         `json:"wallet"`
+	Huabei       Huabei         `json:"huabei"`
+}
+
+// Wallet is the QR payment policy. Alipay and WeChat Pay ask the terminal
+// to poll while the customer confirms on the phone, then cancel.
+type Wallet struct {
+	PollSeconds       int `json:"poll_seconds"`        // query every this many seconds while the customer confirms
+	WaitSeconds       int `json:"wait_seconds"`        // then cancel
+	MerchantQRSeconds int `json:"merchant_qr_seconds"` // how long a shown QR stays payable
+	CancelRetries     int `json:"cancel_retries"`      // cancel attempts while the host says retry
+}
+
+// Huabei is Alipay's consumer credit with installments.
+type Huabei struct {
+	Enabled  bool             `json:"enabled"`
+	MinFen   int64            `json:"min_fen"`   // smallest amount that may be split
+	LimitFen int64            `json:"limit_fen"` // the merchant's Huabei limit per payment
+	RatesBP  map[string]int64 `json:"rates_bp"`  // installment fee per number of periods ("3", "6", "12"), basis points
+}
+
+// Periods lists the installment counts offered, ascending.
+func (h Huabei) Periods() []int {
+	var out []int
+	for _, n := range []int{3, 6, 12} {
+		if _, ok := h.RatesBP[strconv.Itoa(n)]; ok {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // Risk is the risk-alert and reversal policy.
@@ -275,6 +309,37 @@ func (c Config) Validate() error {
 	}
 	if h.NII < 0 || h.NII > 0xffff {
 		return fmt.Errorf("host.nii %d: must be 0-65535", h.NII)
+	}
+	if _, err := paycode.New(c.PaymentCodes); err != nil {
+		return fmt.Errorf("payment_codes: %w", err)
+	}
+	w := c.Wallet
+	if w.PollSeconds < 1 || w.PollSeconds > 30 {
+		return fmt.Errorf("wallet.poll_seconds %d: must be 1-30", w.PollSeconds)
+	}
+	if w.WaitSeconds < w.PollSeconds || w.WaitSeconds > 300 {
+		return fmt.Errorf("wallet.wait_seconds %d: must be wallet.poll_seconds-300", w.WaitSeconds)
+	}
+	if w.MerchantQRSeconds < 30 || w.MerchantQRSeconds > 600 {
+		return fmt.Errorf("wallet.merchant_qr_seconds %d: must be 30-600", w.MerchantQRSeconds)
+	}
+	if w.CancelRetries < 1 || w.CancelRetries > 10 {
+		return fmt.Errorf("wallet.cancel_retries %d: must be 1-10", w.CancelRetries)
+	}
+	hb := c.Huabei
+	if hb.MinFen < 1 || hb.MinFen > MaxAmountFen || hb.LimitFen < hb.MinFen || hb.LimitFen > MaxAmountFen {
+		return fmt.Errorf("huabei: min_fen %d, limit_fen %d: need 1 <= min_fen <= limit_fen", hb.MinFen, hb.LimitFen)
+	}
+	for k, bp := range hb.RatesBP {
+		if k != "3" && k != "6" && k != "12" {
+			return fmt.Errorf("huabei.rates_bp.%s: periods must be 3, 6 or 12", k)
+		}
+		if bp < 0 || bp > 2000 {
+			return fmt.Errorf("huabei.rates_bp.%s %d: must be 0-2000 basis points", k, bp)
+		}
+	}
+	if hb.Enabled && len(hb.RatesBP) == 0 {
+		return errors.New("huabei.rates_bp: enabled without any installment rates")
 	}
 	if c.Receipt.Copies < 1 || c.Receipt.Copies > 3 {
 		return fmt.Errorf("receipt.copies %d: must be 1-3", c.Receipt.Copies)

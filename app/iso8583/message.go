@@ -124,6 +124,8 @@ func dumpField(mti string, n int, v []byte) string {
 		return "***"
 	case 52, 55, 62:
 		return fmt.Sprintf("<%d bytes>", len(v))
+	case 59:
+		return dumpTLV(v)
 	}
 	if checkChars(KindANS, v) < 0 {
 		return string(v)

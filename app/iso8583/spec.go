@@ -231,6 +231,8 @@ var CUP = &Spec{
 		53: fixedN("security control", 16),
 		54: {Name: "balance amount", Kind: KindAN, Len: LLLVar, Max: 20},
 		55: {Name: "ICC data", Kind: KindB, Len: LLLVar, Max: 255},
+		// 59 carries scan-code (wallet) data as TLV, see ParseTLV.
+		59: {Name: "wallet data (TLV)", Kind: KindText, Len: LLLVar, Max: 999},
 		60: {Name: "reserved private 60", Kind: KindN, Len: LLLVar, Max: 17, Align: AlignLeft},
 		61: {Name: "original message", Kind: KindN, Len: LLLVar, Max: 29, Align: AlignLeft},
 		// 62 is key data in 0810 and ans elsewhere; bytes covers both.

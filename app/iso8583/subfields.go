@@ -9,6 +9,14 @@ const (
 	MsgTypeSale    = "22"
 	MsgTypeVoid    = "23"
 	MsgTypeRefund  = "25"
+	// Scan-code (wallet) messages of this dialect; field 59 carries the
+	// order (see TLV).
+	MsgTypeWalletPay    = "41"
+	MsgTypeWalletQuery  = "42"
+	MsgTypeWalletCancel = "43"
+	MsgTypePrecreate    = "44"
+	MsgTypeWalletClose  = "45"
+	MsgTypeWalletRefund = "46"
 )
 
 func digitsOf(name, v string, want int) error {
