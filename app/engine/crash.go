@@ -15,6 +15,9 @@ var CrashPoints = []string{
 	"refund.intent", "refund.reply", "refund.outcome",
 	"reversal.reply", "reversal.outcome",
 	"settle.reply", "settle.upload", "settle.outcome",
+	"wallet.intent", "wallet.reply", "wallet.query", "wallet.cancel", "wallet.outcome",
+	"precreate.intent", "precreate.reply",
+	"walletrefund.intent", "walletrefund.reply",
 }
 
 func crashPoint(name string) {

@@ -30,6 +30,10 @@ type Config struct {
 	RiskDeclines int
 	// RiskSameCard raises an alert when one card pays twice this close.
 	RiskSameCard time.Duration
+	// TerminalID starts every wallet order number.
+	TerminalID string
+	Wallet     WalletConfig
+	Huabei     HuabeiConfig
 }
 
 // Engine runs transactions. Its methods are safe for concurrent use but
@@ -81,14 +85,16 @@ const (
 	qDeleteReversal = `DELETE FROM reversals WHERE txn_id = ?`
 	qOwed           = `SELECT txn_id, reason FROM reversals ORDER BY txn_id`
 	qOweReversal    = `INSERT INTO reversals(txn_id, reason, created) VALUES(?, '98', ?)`
-	qIntent         = `INSERT INTO txns(kind, method, amount_fen, stan, batch, status, masked_pan, order_no, operator, orig_id, fee_fen, created, updated)
-		VALUES(?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`
-	qOutcome  = `UPDATE txns SET status = ?, resp_code = ?, rrn = ?, auth_code = ?, host_date = ?, host_time = ?, updated = ? WHERE id = ?`
-	qAddDaily = `INSERT INTO daily_totals(day, class, fen) VALUES(?, ?, ?)
+	qIntent         = `INSERT INTO txns(kind, method, amount_fen, stan, batch, status, masked_pan, order_no, operator, orig_id, fee_fen, created, updated,
+		presented, periods, seller_pct)
+		VALUES(?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qOweWallet = `INSERT INTO wallet_open(txn_id, created) VALUES(?, ?)`
+	qOutcome   = `UPDATE txns SET status = ?, resp_code = ?, rrn = ?, auth_code = ?, host_date = ?, host_time = ?, updated = ? WHERE id = ?`
+	qAddDaily  = `INSERT INTO daily_totals(day, class, fen) VALUES(?, ?, ?)
 		ON CONFLICT(day, class) DO UPDATE SET fen = fen + excluded.fen`
 )
 
-var hotQueries = []string{qGetSTAN, qSetSTAN, qGetBatch, qSetting, qDeleteReversal, qOwed, qOweReversal, qIntent, qOutcome, qAddDaily}
+var hotQueries = []string{qGetSTAN, qSetSTAN, qGetBatch, qSetting, qDeleteReversal, qOwed, qOweReversal, qOweWallet, qIntent, qOutcome, qAddDaily}
 
 // stmt returns the query prepared once: preparing costs more than running
 // on the sale path. With tx set, the statement runs inside it.
@@ -268,8 +274,15 @@ func (e *Engine) intent(t *Txn) error {
 		return err
 	}
 	now := e.now().Unix()
+	wallet := t.Method.IsWallet()
+	if wallet && t.OrderNo == "" {
+		// Fresh for every payment and refund, saved before it is sent,
+		// and reused only to query or cancel this same order.
+		t.OrderNo = e.cfg.TerminalID + e.now().Format("060102150405") + t.STAN
+	}
 	res, err := e.exec(tx, qIntent,
-		t.Kind, t.Method, t.AmountFen, t.STAN, t.Batch, t.MaskedPAN, t.OrderNo, t.Operator, nullID(t.OrigID), t.FeeFen, now, now)
+		t.Kind, t.Method, t.AmountFen, t.STAN, t.Batch, t.MaskedPAN, t.OrderNo, t.Operator, nullID(t.OrigID), t.FeeFen, now, now,
+		t.Presented, t.Periods, t.SellerPct)
 	if err != nil {
 		return err
 	}
@@ -277,8 +290,13 @@ func (e *Engine) intent(t *Txn) error {
 		return err
 	}
 	// Owed from now on: if the request goes out and nothing comes back,
-	// or we die, the host may have charged the card.
-	if _, err := e.exec(tx, qOweReversal, t.ID, now); err != nil {
+	// or we die, the host may have charged the card (a reversal undoes
+	// it) or the wallet (a query, then a cancel, settles it).
+	owe := qOweReversal
+	if wallet {
+		owe = qOweWallet
+	}
+	if _, err := e.exec(tx, owe, t.ID, now); err != nil {
 		return err
 	}
 	t.Status = StatusPending
@@ -484,7 +502,8 @@ func (e *Engine) recover(ctx context.Context) ([]Recovered, error) {
 		e.log.Info("reversal done", "stan", t.STAN, "amount_fen", t.AmountFen)
 		done = append(done, Recovered{Txn: t})
 	}
-	return done, nil
+	more, err := e.resolveWallets(ctx)
+	return append(done, more...), err
 }
 
 func (e *Engine) reversed(id int64) error {

@@ -72,6 +72,8 @@ func (e *Engine) Void(ctx context.Context, origSTAN, operator string) (Result, e
 		return Result{}, err
 	}
 	switch {
+	case orig.Method.IsWallet():
+		return Result{}, fmt.Errorf("%w: wallet payments are refunded by order number, not voided", ErrNotVoidable)
 	case orig.Status != StatusApproved:
 		return Result{}, fmt.Errorf("%w: it is %s", ErrNotVoidable, orig.Status)
 	case orig.Voided:
@@ -101,6 +103,9 @@ func (e *Engine) Refund(ctx context.Context, origRRN, origDate string, amountFen
 		return Result{}, fmt.Errorf("%w: no approved sale with reference %s on %s", ErrNotFound, origRRN, origDate)
 	} else if err != nil {
 		return Result{}, err
+	}
+	if orig.Method.IsWallet() {
+		return Result{}, fmt.Errorf("%w: reference %s is a wallet payment; refund it by order number", ErrNotFound, origRRN)
 	}
 	if orig.Voided {
 		return Result{}, fmt.Errorf("%w: the sale was voided", ErrRefundTooLarge)

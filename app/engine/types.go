@@ -37,7 +37,15 @@ const (
 	MethodAlipay Method = "alipay"
 	MethodWeChat Method = "wechat"
 	MethodUPQR   Method = "unionpay_qr"
+	// MethodQR is a merchant-presented code any wallet may pay; the row
+	// takes the paying wallet's method when the host reports it.
+	MethodQR Method = "qr"
 )
+
+// IsWallet reports whether the method is a QR wallet payment.
+func (m Method) IsWallet() bool {
+	return m == MethodAlipay || m == MethodWeChat || m == MethodUPQR || m == MethodQR
+}
 
 // LimitClass groups methods that share limits and fees: every card
 // interface is one card.
@@ -57,6 +65,15 @@ const (
 	StatusApproved Status = "approved" // host said 00
 	StatusDeclined Status = "declined" // host said no
 	StatusReversed Status = "reversed" // no reply, reversal taken by the host
+	// StatusCancelled is a wallet order the host cancelled or closed:
+	// nobody paid (or the wallet gave the money back).
+	StatusCancelled Status = "cancelled"
+)
+
+// How a wallet payment was presented.
+const (
+	PresentedCustomer = "customer" // the terminal scanned the customer's code
+	PresentedMerchant = "merchant" // the customer scanned the terminal's QR
 )
 
 // Txn is one journal row.
@@ -81,6 +98,13 @@ type Txn struct {
 	RefundedFen int64
 	FeeFen      int64
 	Created     time.Time
+	// Wallet payments.
+	Presented     string
+	Buyer         string // masked wallet account
+	TradeNo       string
+	Periods       int // Huabei installments
+	SellerPct     int // share of the installment fee the merchant pays
+	InstallFeeFen int64
 }
 
 // Card is what the engine gets from a card read: the track as read and
@@ -111,9 +135,16 @@ type HostRequest struct {
 	OrigKind Kind
 	// ReversalReason is field 39 of a 0400.
 	ReversalReason string
-	Totals         *BatchTotals // settlement
-	Upload         *Txn         // batch upload
-	Operator       string
+	// Wallet requests.
+	PayCode   string // customer's payment code, never stored
+	OrderNo   string
+	RefundNo  string
+	Wallet    Method // precreate: the wallet asked for, "" any
+	Periods   int
+	SellerPct int
+	Totals    *BatchTotals // settlement
+	Upload    *Txn         // batch upload
+	Operator  string
 }
 
 // HostKind is the message a request becomes.
@@ -130,6 +161,29 @@ const (
 	HostSettle   HostKind = "settle"
 	HostUpload   HostKind = "upload"
 	HostSignOff  HostKind = "signoff"
+	// Wallet (QR) messages.
+	HostWalletPay    HostKind = "wallet_pay"
+	HostWalletQuery  HostKind = "wallet_query"
+	HostWalletCancel HostKind = "wallet_cancel"
+	HostWalletClose  HostKind = "wallet_close"
+	HostPrecreate    HostKind = "precreate"
+	HostWalletRefund HostKind = "wallet_refund"
+)
+
+// Wallet reply codes (field 39) beyond the card ones.
+const (
+	CodeUserPaying  = "UP" // the customer must confirm on the phone (Alipay 10003): never success
+	CodeRetry       = "RT" // cancel not done yet: try again
+	CodeAlreadyPaid = "PD" // close refused: the order was paid
+)
+
+// Wallet order states in a query reply.
+const (
+	OrderPaid     = "PAID"
+	OrderPaying   = "PAYING"
+	OrderNotPaid  = "NOTPAID"
+	OrderClosed   = "CLOSED"
+	OrderRefunded = "REFUNDED"
 )
 
 // HostReply is the host's answer.
@@ -142,6 +196,15 @@ type HostReply struct {
 	BalanceFen int64
 	// SettleResult is the host's reconciliation verdict for a 0510.
 	SettleResult SettleResult
+	// Wallet replies.
+	OrderStatus   string
+	Wallet        Method
+	Buyer         string
+	TradeNo       string
+	QRPayload     string
+	InstallFeeFen int64
+	Retry         bool
+	WalletCode    string
 	// SignOnAgain is the header's processing requirement: the host wants
 	// a new sign-on before the next transaction.
 	SignOnAgain bool
@@ -178,6 +241,13 @@ var (
 	ErrReversalOwed   = errors.New("a reversal is still owed to the host")
 	ErrBadCard        = errors.New("card data unreadable")
 	ErrBadAmount      = errors.New("amount must be above zero")
+	// ErrWalletOpen: a wallet order's outcome is still unknown; nothing
+	// new goes out until it is resolved.
+	ErrWalletOpen = errors.New("a wallet order is still unresolved")
+	ErrHuabei     = errors.New("Huabei installments not allowed")
+	ErrBadCode    = errors.New("not a payment code")
+	// ErrCancelled: the wallet order was cancelled or closed; nobody paid.
+	ErrCancelled = errors.New("order cancelled; the customer was not charged")
 )
 
 // DeclinedError is a host decline with its response code.

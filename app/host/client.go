@@ -124,6 +124,10 @@ func (c *Client) timeoutFor(k engine.HostKind) time.Duration {
 		return min(c.cfg.Timeout, 10*time.Second)
 	case engine.HostSignOn:
 		return min(c.cfg.Timeout, 30*time.Second)
+	case engine.HostWalletQuery, engine.HostWalletCancel, engine.HostWalletClose:
+		// Asked again in seconds anyway: a slow answer is worth less
+		// than the next try.
+		return min(c.cfg.Timeout, 10*time.Second)
 	}
 	return c.cfg.Timeout
 }

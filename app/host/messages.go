@@ -169,6 +169,8 @@ func (c *Client) build(r engine.HostRequest) (*iso8583.Message, bool, error) {
 		}
 		m.Set(48, "01"+kind+r.Upload.STAN+fmt.Sprintf("%012d", r.Upload.AmountFen)+rrn)
 		err = field60("00", "201")
+	case engine.HostWalletPay, engine.HostPrecreate, engine.HostWalletQuery, engine.HostWalletCancel, engine.HostWalletClose, engine.HostWalletRefund:
+		err = c.buildWallet(m, r, field60)
 	default:
 		return nil, false, fmt.Errorf("host: unknown request kind %q", r.Kind)
 	}
@@ -225,6 +227,17 @@ func (c *Client) parse(r engine.HostRequest, m *iso8583.Message) (engine.HostRep
 			n = -n
 		}
 		out.BalanceFen = n
+	}
+	if v, ok := m.GetBytes(59); ok {
+		if err := parseWallet(&out, v); err != nil {
+			return out, err
+		}
+	}
+	if r.Kind == engine.HostWalletQuery && code == "00" && out.OrderStatus == "" {
+		return out, fmt.Errorf("%w: order query without a status", ErrBadReply)
+	}
+	if r.Kind == engine.HostPrecreate && code == "00" && out.QRPayload == "" {
+		return out, fmt.Errorf("%w: precreate without a QR", ErrBadReply)
 	}
 	if r.Kind == engine.HostSettle && code == "00" {
 		v, ok := m.Get(48)

@@ -102,6 +102,10 @@ func parseRequest(m *iso8583.Message, body []byte, now time.Time) *request {
 	case "0320":
 		r.kind = kindUpload
 	}
+	// Scan-code messages share MTIs with cards; 60.1 tells them apart.
+	if k, ok := walletKinds[r.msgType]; ok && r.has60 && (m.MTI == "0200" || m.MTI == "0220" && k == kindWalletRefund) {
+		r.kind = k
+	}
 	return r
 }
 
@@ -481,6 +485,8 @@ func (s *Server) dispatch(tx *sql.Tx, req *request) (*iso8583.Message, error) {
 		return s.settle(tx, req)
 	case kindUpload:
 		return s.upload(tx, req)
+	case kindWalletPay, kindWalletQuery, kindWalletCancel, kindPrecreate, kindWalletClose, kindWalletRefund:
+		return s.walletDispatch(tx, req)
 	}
 	return newReply(req, rcInvalidTxn), nil
 }

@@ -22,7 +22,7 @@ var ErrNoRecord = errors.New("hostsim: no such record")
 
 // schemaVersion is PRAGMA user_version of a ledger this code wrote; a newer
 // file is refused rather than misread.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // The ledger holds card data and keys in the clear: it is a simulator's
 // test fixture, and the issuer side needs the PIN to verify PIN blocks.
@@ -142,7 +142,7 @@ func migrate(db *sql.DB) error {
 		return fmt.Errorf("hostsim: ledger schema: %w", err)
 	}
 	defer tx.Rollback()
-	for _, s := range schema {
+	for _, s := range append(schema, walletSchema...) {
 		if _, err := tx.Exec(s); err != nil {
 			return fmt.Errorf("hostsim: ledger schema: %w", err)
 		}

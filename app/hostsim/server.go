@@ -55,6 +55,11 @@ type Options struct {
 	KeyMode seckey.KeyMode
 	// MAC is the algorithm of field 64 in both directions.
 	MAC seckey.MACAlgorithm
+	// Wallets are the QR-payment customers, seeded like Accounts.
+	Wallets []WalletAccount
+	// HuabeiRatesBP is the installment fee per number of periods; nil
+	// means the published 3: 2.3%, 6: 4.5%, 12: 7.5%.
+	HuabeiRatesBP map[int]int64
 	// Now is the host clock (dates, expiry, daily limits); nil = time.Now.
 	Now func() time.Time
 	// Log receives request summaries (masked through iso8583.Dump); nil
@@ -122,6 +127,13 @@ func New(o Options) (*Server, error) {
 	if err := seedAccounts(db, o.Accounts); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if err := seedWallets(db, o.Wallets); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if o.HuabeiRatesBP == nil {
+		o.HuabeiRatesBP = map[int]int64{3: 230, 6: 450, 12: 750}
 	}
 	seed := uint64(time.Now().UnixNano())
 	return &Server{

@@ -88,6 +88,21 @@ var migrations = []string{
 		       sum(amount_fen)
 		FROM txns WHERE kind = 'sale' AND status = 'approved' AND voided = 0
 		GROUP BY 1, 2;`,
+	// 4: wallet (QR) payments. A wallet_open row is an order whose outcome
+	// the terminal does not know: written with the intent, deleted with a
+	// final outcome; at start each is queried, then cancelled if unpaid.
+	`ALTER TABLE txns ADD COLUMN presented TEXT NOT NULL DEFAULT ''; -- customer (we scanned) or merchant (QR shown)
+	ALTER TABLE txns ADD COLUMN buyer TEXT NOT NULL DEFAULT '';     -- masked wallet account
+	ALTER TABLE txns ADD COLUMN trade_no TEXT NOT NULL DEFAULT '';  -- the wallet's trade number
+	ALTER TABLE txns ADD COLUMN periods INTEGER NOT NULL DEFAULT 0; -- Huabei installments, 0 none
+	ALTER TABLE txns ADD COLUMN seller_pct INTEGER NOT NULL DEFAULT 0 CHECK(seller_pct IN (0, 100));
+	ALTER TABLE txns ADD COLUMN install_fee_fen INTEGER NOT NULL DEFAULT 0; -- what the buyer pays for installments
+	CREATE INDEX txns_order ON txns(order_no);
+	CREATE TABLE wallet_open (
+		txn_id   INTEGER PRIMARY KEY REFERENCES txns(id),
+		attempts INTEGER NOT NULL DEFAULT 0,
+		created  INTEGER NOT NULL
+	);`,
 }
 
 // migrate brings the schema up to date in one transaction, so a power cut

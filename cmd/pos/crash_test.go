@@ -37,6 +37,10 @@ const (
 	crashCard  = "6222021234567890128"
 	crashTrack = "6222021234567890128=30122200000000000"
 	crashPIN   = "123456"
+	// The wallet customers: one confirms on the phone at the second query,
+	// one never does (so the order is cancelled).
+	crashWallet      = "281000000000000001"
+	crashWalletNever = "101000000000000001"
 )
 
 func TestMain(m *testing.M) {
@@ -50,6 +54,7 @@ func TestMain(m *testing.M) {
 type childState struct {
 	Txns  []engine.Txn `json:"txns"`
 	Owed  int          `json:"owed"`
+	Open  int          `json:"open"` // wallet orders unresolved
 	Batch string       `json:"batch"`
 	Err   string       `json:"err"`
 }
@@ -76,6 +81,9 @@ func crashChild() int {
 	defer st.close()
 	ctx := context.Background()
 	e := st.eng
+	// Wallet waits pass at once: the host resolves "user paying" by the
+	// number of queries, not by time.
+	e.SetSleep(func(ctx context.Context, d time.Duration) error { return ctx.Err() })
 	var opErr error
 	card := func() engine.Card {
 		block, err := st.client.PINBlock(crashPIN, crashCard)
@@ -98,6 +106,14 @@ func crashChild() int {
 		_, opErr = e.Refund(ctx, rrn, date, 400, "00")
 	case "settle":
 		_, opErr = e.Settle(ctx, "00")
+	case "wallet":
+		_, opErr = e.WalletPay(ctx, engine.WalletInput{AmountFen: 1000, Code: crashWallet, Wallet: engine.MethodAlipay, Operator: "01"}, nil)
+	case "walletnever":
+		_, opErr = e.WalletPay(ctx, engine.WalletInput{AmountFen: 1000, Code: crashWalletNever, Wallet: engine.MethodWeChat, Operator: "01"}, nil)
+	case "precreate":
+		_, opErr = e.MerchantQR(ctx, engine.WalletInput{AmountFen: 1000, Operator: "01"}, nil)
+	case "walletrefund":
+		_, opErr = e.WalletRefund(ctx, arg, 400, "00")
 	case "recover":
 		_, opErr = e.Recover(ctx)
 	default:
@@ -106,6 +122,7 @@ func crashChild() int {
 	var s childState
 	s.Txns, _, _ = e.Query(engine.Filter{})
 	s.Owed, _ = e.OwedReversals()
+	s.Open, _ = e.OpenWalletOrders()
 	s.Batch, _ = e.CurrentBatch()
 	if opErr != nil {
 		s.Err = opErr.Error()
@@ -127,7 +144,11 @@ func newCrashEnv(t *testing.T) *crashEnv {
 	sim, err := hostsim.New(hostsim.Options{
 		DBPath:   filepath.Join(dir, "hostsim.db"),
 		Accounts: []hostsim.Account{{PAN: crashCard, Expiry: "3012", PIN: crashPIN, BalanceFen: 1 << 40, Status: "active"}},
-		TMK:      seckey.SimulatorTMK(), KeyMode: seckey.Double, MAC: seckey.MACCUPECB, Now: time.Now,
+		Wallets: []hostsim.WalletAccount{
+			{Code: crashWallet, Wallet: "alipay", Buyer: "138****0001", BalanceFen: 1 << 40, Confirm: "after:2"},
+			{Code: crashWalletNever, Wallet: "wechat", Buyer: "o6_***0001", BalanceFen: 1 << 40, Confirm: "never"},
+		},
+		TMK: seckey.SimulatorTMK(), KeyMode: seckey.Double, MAC: seckey.MACCUPECB, Now: time.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +187,7 @@ func (c *crashEnv) run(op, arg, crashAt string) (childState, bool) {
 // the host's net charge equals what the journal says was approved.
 func (c *crashEnv) check(s childState, label string) int64 {
 	c.t.Helper()
-	var want int64
+	var want, wantWallet int64
 	for _, x := range s.Txns {
 		if x.Status == engine.StatusPending {
 			c.t.Fatalf("%s: transaction %s still pending after recovery", label, x.STAN)
@@ -174,31 +195,64 @@ func (c *crashEnv) check(s childState, label string) int64 {
 		if x.Status != engine.StatusApproved {
 			continue
 		}
+		sum := &want
+		if x.Method.IsWallet() {
+			sum = &wantWallet
+		}
 		switch x.Kind {
 		case engine.KindSale:
 			if !x.Voided {
-				want += x.AmountFen
+				*sum += x.AmountFen
 			}
 		case engine.KindRefund:
-			want -= x.AmountFen
+			*sum -= x.AmountFen
 		}
 	}
-	if s.Owed != 0 {
-		c.t.Fatalf("%s: %d reversals still owed", label, s.Owed)
+	if s.Owed != 0 || s.Open != 0 {
+		c.t.Fatalf("%s: %d reversals owed, %d wallet orders open", label, s.Owed, s.Open)
 	}
 	_, got, err := c.sim.Charges(crashCard)
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	if got != want {
-		c.t.Fatalf("%s: host charged %d fen net, journal says %d", label, got, want)
+		c.t.Fatalf("%s: host charged the card %d fen net, journal says %d", label, got, want)
 	}
-	return got
+	var gotWallet int64
+	for _, code := range []string{crashWallet, crashWalletNever} {
+		_, n, err := c.sim.Charges(code)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		gotWallet += n
+	}
+	if gotWallet != wantWallet {
+		c.t.Fatalf("%s: wallets charged %d fen net, journal says %d", label, gotWallet, wantWallet)
+	}
+	return got + gotWallet
+}
+
+// crashOp is the child operation that passes through a crash point.
+func crashOp(point string) string {
+	switch point {
+	case "wallet.cancel":
+		return "walletnever"
+	}
+	return strings.Split(point, ".")[0]
+}
+
+func lastWalletSale(s childState) (engine.Txn, bool) {
+	for _, x := range s.Txns {
+		if x.Kind == engine.KindSale && x.Status == engine.StatusApproved && x.Method.IsWallet() && x.RefundedFen+400 <= x.AmountFen {
+			return x, true
+		}
+	}
+	return engine.Txn{}, false
 }
 
 func lastApproved(s childState, kind engine.Kind) (engine.Txn, bool) {
 	for _, x := range s.Txns { // newest first
-		if x.Kind == kind && x.Status == engine.StatusApproved {
+		if x.Kind == kind && x.Status == engine.StatusApproved && !x.Method.IsWallet() {
 			return x, true
 		}
 	}
@@ -217,10 +271,17 @@ func TestCrashAtEveryStep(t *testing.T) {
 			if _, crashed := c.run("signon", "", ""); crashed {
 				t.Fatal("sign-on crashed")
 			}
-			flow := strings.Split(point, ".")[0]
+			flow := crashOp(point)
 			// What the flow needs in place before the crash.
 			var arg string
 			switch flow {
+			case "walletrefund":
+				s, _ := c.run("wallet", "", "")
+				sale, ok := lastWalletSale(s)
+				if !ok {
+					t.Fatalf("setup wallet sale: %+v", s)
+				}
+				arg = sale.OrderNo
 			case "void", "refund", "settle":
 				s, _ := c.run("sale", "", "")
 				sale, ok := lastApproved(s, engine.KindSale)
@@ -287,9 +348,16 @@ func TestCrashCampaign(t *testing.T) {
 	var s childState
 	for i := 0; i < runs; i++ {
 		point := engine.CrashPoints[rnd.Intn(len(engine.CrashPoints))]
-		flow := strings.Split(point, ".")[0]
+		flow := crashOp(point)
 		arg := ""
 		switch flow {
+		case "walletrefund":
+			sale, ok := lastWalletSale(s)
+			if !ok {
+				flow = "wallet"
+				break
+			}
+			arg = sale.OrderNo
 		case "void", "refund":
 			sale, ok := lastApproved(s, engine.KindSale)
 			if !ok || sale.Voided || sale.RefundedFen > 0 {
@@ -328,7 +396,7 @@ func TestHostFaultCampaign(t *testing.T) {
 	t.Logf("seed %d", seed)
 	hostsim.FaultDelay = 50 * time.Millisecond
 	defer func() { hostsim.FaultDelay = 2 * time.Second }()
-	c.sim.SetRandomFaults(0.3, []hostsim.Fault{"drop-before", "drop-after", "disconnect", "garbage", "bad-mac", "duplicate", "late", "signon-again", "decline:96"}, seed)
+	c.sim.SetRandomFaults(0.3, []hostsim.Fault{"drop-before", "drop-after", "disconnect", "garbage", "bad-mac", "duplicate", "late", "signon-again", "decline:96", "decline:RT"}, seed)
 	cfg := config.Default()
 	cfg.Host.InProcess = false
 	cfg.Host.Address = c.addr
@@ -341,6 +409,7 @@ func TestHostFaultCampaign(t *testing.T) {
 	defer st.close()
 	ctx := context.Background()
 	e := st.eng
+	e.SetSleep(func(ctx context.Context, d time.Duration) error { return ctx.Err() })
 	for e.SignOn(ctx) != nil {
 	}
 	rnd := rand.New(rand.NewSource(seed))
@@ -350,7 +419,19 @@ func TestHostFaultCampaign(t *testing.T) {
 			continue
 		}
 		txns, _, _ := e.Query(engine.Filter{Limit: 20})
-		switch rnd.Intn(4) {
+		switch rnd.Intn(7) {
+		case 4:
+			code, w := crashWallet, engine.MethodAlipay
+			if rnd.Intn(3) == 0 {
+				code, w = crashWalletNever, engine.MethodWeChat
+			}
+			e.WalletPay(ctx, engine.WalletInput{AmountFen: int64(100 + rnd.Intn(10000)), Code: code, Wallet: w, Operator: "01"}, nil)
+		case 5:
+			e.MerchantQR(ctx, engine.WalletInput{AmountFen: int64(100 + rnd.Intn(10000)), Operator: "01"}, nil)
+		case 6:
+			if x, ok := lastWalletSale(childState{Txns: txns}); ok {
+				e.WalletRefund(ctx, x.OrderNo, 400, "00")
+			}
 		case 0, 1:
 			block, _ := st.client.PINBlock(crashPIN, crashCard)
 			e.Sale(ctx, engine.SaleInput{AmountFen: int64(100 + rnd.Intn(10000)), Card: engine.Card{Method: engine.MethodSwipe, Track2: crashTrack, PINBlock: block}, Operator: "01"})
@@ -371,6 +452,7 @@ func TestHostFaultCampaign(t *testing.T) {
 	var s childState
 	s.Txns, _, _ = e.Query(engine.Filter{})
 	s.Owed, _ = e.OwedReversals()
+	s.Open, _ = e.OpenWalletOrders()
 	c.check(s, "after the campaign")
 	t.Logf("%d transactions journaled", len(s.Txns))
 }

@@ -77,6 +77,12 @@ func startRigAt(cfg config.Config, desc *board.Desc, dataDir, assets string, clo
 		logf.Close()
 		return nil, err
 	}
+	// Wallet polling waits on the scenario's clock: 30 s of "user is
+	// paying" pass at once, and the order of queries stays the same.
+	st.eng.SetSleep(func(ctx context.Context, d time.Duration) error {
+		clock.advance(d)
+		return ctx.Err()
+	})
 	b, err := board.Open(desc, board.Env{DataDir: dataDir, Assets: assets, Headless: true})
 	if err != nil {
 		st.close()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/shoukuan/pos/app/config"
@@ -61,8 +62,12 @@ func openStack(cfg config.Config, desc *board.Desc, dataDir, assets string, now 
 		if err != nil {
 			return fail(err)
 		}
+		wallets, err := simWallets(assets)
+		if err != nil {
+			return fail(err)
+		}
 		s.sim, err = hostsim.New(hostsim.Options{
-			DBPath: filepath.Join(dataDir, "hostsim.db"), Accounts: accounts,
+			DBPath: filepath.Join(dataDir, "hostsim.db"), Accounts: accounts, Wallets: wallets, HuabeiRatesBP: huabeiRates(cfg),
 			TMK: tmk, KeyMode: mode, MAC: mac, Now: now, Log: log.With("side", "hostsim"),
 		})
 		if err != nil {
@@ -108,7 +113,33 @@ func engineConfig(cfg config.Config) engine.Config {
 	for class, l := range cfg.Limits.Methods {
 		ec.Limits[class] = engine.Limit{PerTxnFen: l.PerTransactionFen, DailyFen: l.DailyFen}
 	}
+	ec.TerminalID = cfg.Terminal.TerminalID
+	w := cfg.Wallet
+	ec.Wallet = engine.WalletConfig{PollEvery: time.Duration(w.PollSeconds) * time.Second, Wait: time.Duration(w.WaitSeconds) * time.Second,
+		MerchantQRFor: time.Duration(w.MerchantQRSeconds) * time.Second, CancelRetries: w.CancelRetries}
+	ec.Huabei = engine.HuabeiConfig{Enabled: cfg.Huabei.Enabled, MinFen: cfg.Huabei.MinFen, LimitFen: cfg.Huabei.LimitFen, RatesBP: huabeiRates(cfg)}
 	return ec
+}
+
+func huabeiRates(cfg config.Config) map[int]int64 {
+	out := map[int]int64{}
+	for k, bp := range cfg.Huabei.RatesBP {
+		n, _ := strconv.Atoi(k) // config.Validate allows only 3, 6, 12
+		out[n] = bp
+	}
+	return out
+}
+
+// walletsFile holds the simulated wallet customers: one per payment code
+// image under testdata/codes.
+const walletsFile = "testdata/wallets.json"
+
+func simWallets(assets string) ([]hostsim.WalletAccount, error) {
+	path := walletsFile
+	if assets != "" {
+		path = filepath.Join(assets, path)
+	}
+	return hostsim.LoadWalletAccounts(path)
 }
 
 // simAccounts are the simulated issuer's accounts: one per virtual card

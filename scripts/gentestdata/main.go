@@ -34,6 +34,8 @@ var codes = []code{
 	{file: "unionpay.png", text: "6225123456789012345", format: gozxing.BarcodeFormat_QR_CODE},
 	{file: "merchant-static-url.png", text: "https://qr.alipay.com/fkx19283abcd", format: gozxing.BarcodeFormat_QR_CODE},
 	{file: "product-barcode.png", text: "6901234567892", format: gozxing.BarcodeFormat_CODE_128},
+	{file: "alipay-nofunds.png", text: "2700000000000000001", format: gozxing.BarcodeFormat_QR_CODE},
+	{file: "alipay-expired.png", text: "2811111111111111111", format: gozxing.BarcodeFormat_QR_CODE},
 }
 
 func main() {
