@@ -30,6 +30,14 @@ type Display interface {
 	Flush() error
 }
 
+// PictureDisplay is a display that can also show a 1-bit picture (a QR
+// code for the customer to scan) beside or over its text, scaled to fit.
+// ShowPicture(nil) removes it. Displays without graphics do not
+// implement it; the application then says so instead of showing a code.
+type PictureDisplay interface {
+	ShowPicture(b *Bitmap)
+}
+
 // Scanner delivers decoded barcodes (customer payment codes).
 type Scanner interface {
 	// Enable turns the reader on (trigger, illumination, camera) or off.

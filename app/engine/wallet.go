@@ -216,7 +216,10 @@ func (e *Engine) await(ctx context.Context, t *Txn, w Waiter, qr string, wait ti
 		}
 		step := min(time.Second, wait-elapsed)
 		if err := e.sleep(ctx, step); err != nil {
-			break
+			// Shutting down: the order stays open and the next start
+			// resolves it, exactly as after a power cut.
+			*t, _ = e.Txn(t.ID)
+			return Result{Txn: *t}, fmt.Errorf("%w: order %s: %w", ErrWalletOpen, t.OrderNo, err)
 		}
 		elapsed += step
 		sincePoll += step

@@ -94,6 +94,13 @@ type Txn struct {
 	OrigRRN   string
 	OrderNo   string
 	Reprint   bool
+	// Wallet payments.
+	Buyer         string // masked wallet account
+	TradeNo       string
+	Periods       int // Huabei installments
+	SellerPct     int
+	InstallFeeFen int64 // the customer's installment fee
+	OrigOrderNo   string
 }
 
 var kindTitles = map[string]string{
@@ -109,6 +116,7 @@ var methodNames = map[string]string{
 	"alipay":      "支付宝 ALIPAY",
 	"wechat":      "微信支付 WECHAT PAY",
 	"unionpay_qr": "银联二维码 UNIONPAY QR",
+	"qr":          "扫码支付 QR",
 }
 
 // Yuan formats fen for paper: RMB 1,234.56.
@@ -145,8 +153,29 @@ func Transaction(t Terminal, x Txn, copy Copy) hal.Document {
 		els = append(els, hal.Text("卡号(CARD NO.):"),
 			hal.Element{Kind: hal.KindText, Text: x.MaskedPAN + " " + methodShort(x.Method), Style: hal.TextStyle{Bold: true}})
 	}
+	if x.Buyer != "" {
+		els = append(els, hal.Pair("付款账号(BUYER):", x.Buyer))
+	}
 	if x.OrderNo != "" {
-		els = append(els, hal.Text("订单号(ORDER NO.):"), hal.Text(x.OrderNo))
+		label := "订单号(ORDER NO.):"
+		if x.Kind == "refund" {
+			label = "退款单号(REFUND NO.):"
+		}
+		els = append(els, hal.Text(label), hal.Text(x.OrderNo))
+	}
+	if x.OrigOrderNo != "" {
+		els = append(els, hal.Text("原订单号(ORIG ORDER NO.):"), hal.Text(x.OrigOrderNo))
+	}
+	if x.TradeNo != "" {
+		els = append(els, hal.Text("交易单号(TRADE NO.):"), hal.Text(x.TradeNo))
+	}
+	if x.Periods > 0 {
+		payer := "顾客承担 CUSTOMER"
+		if x.SellerPct == 100 {
+			payer = "商户承担 MERCHANT"
+		}
+		els = append(els, hal.Pair("花呗分期(HUABEI):", fmt.Sprintf("%d期 %d PERIODS", x.Periods, x.Periods)),
+			hal.Pair("分期手续费(FEE):", Yuan(x.InstallFeeFen)), hal.Pair("手续费承担(FEE BY):", payer))
 	}
 	els = append(els,
 		hal.Pair("交易类型(TRANS TYPE):", ""),
@@ -178,6 +207,10 @@ func Transaction(t Terminal, x Txn, copy Copy) hal.Document {
 		hal.Element{Kind: hal.KindText, Text: Yuan(amount), Style: hal.TextStyle{Size: hal.SizeDouble, Bold: true, Align: hal.AlignRight}},
 		hal.Element{Kind: hal.KindSeparator},
 	)
+	if x.OrderNo != "" && x.Kind == "sale" {
+		// Scanned back at the counter for a refund.
+		els = append(els, hal.Element{Kind: hal.KindQR, Text: x.OrderNo})
+	}
 	if x.Reprint {
 		els = append(els, hal.Element{Kind: hal.KindText, Text: "重打印凭证 DUPLICATED", Style: hal.TextStyle{Bold: true, Align: hal.AlignCenter}})
 	}

@@ -22,6 +22,9 @@
 //	forget-host-record STAN  the host loses the record of that trace (unbalanced settlement)
 //	restart                  stop the terminal and start it again on the same data
 //	expect charged CARD FEN  the host ledger has taken net FEN from that card's account
+//	                         (CARD may be a code image: the wallet behind that payment code)
+//	customer pays IMAGE      the customer's phone reads the QR on the terminal's
+//	                         display and pays it with the wallet of that code image
 package scenario
 
 import (
@@ -55,6 +58,9 @@ type Rig interface {
 	Charged(card string) (int64, error)
 	// Restart stops the terminal and starts it again on the same data.
 	Restart() error
+	// CustomerPays reads the QR shown on the display, as a phone does,
+	// and pays it from the wallet of the payment code in image.
+	CustomerPays(image string) error
 }
 
 // Step is one command of a script.
@@ -162,6 +168,12 @@ func parseLine(line string) (Step, error) {
 			return st, errors.New("forget-host-record: want a 6-digit trace number")
 		}
 		st.Arg = rest
+	case "customer":
+		f := strings.Fields(rest)
+		if len(f) != 2 || f[0] != "pays" {
+			return st, errors.New("customer: want customer pays IMAGE")
+		}
+		st.Arg = f[1]
 	case "paper":
 		if rest != "out" && rest != "in" {
 			return st, errors.New("paper: want out or in")
@@ -245,6 +257,8 @@ func (s *Script) Run(r Rig) error {
 			}
 		case "scan":
 			err = r.Scan(st.Arg)
+		case "customer":
+			err = r.CustomerPays(st.Arg)
 		case "tap":
 			err = r.Card(st.Arg, hal.CardContactless)
 		case "insert":

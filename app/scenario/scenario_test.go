@@ -145,3 +145,4 @@ func (f *fakeRig) HostFault(string, string) error { return nil }
 func (f *fakeRig) ForgetHostRecord(string) error  { return nil }
 func (f *fakeRig) Charged(string) (int64, error)  { return 42, nil }
 func (f *fakeRig) Restart() error                 { return nil }
+func (f *fakeRig) CustomerPays(string) error      { return nil }

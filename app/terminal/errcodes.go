@@ -69,8 +69,22 @@ var (
 		m("检查网络后重新结算;批次保持打开", "Check the network and settle again; the batch stays open")}
 )
 
+// QR payment errors.
+var (
+	E121 = ErrCode{"E121", m("不是付款码", "Not a payment code"),
+		m("请顾客打开支付宝/微信/云闪付的付款码", "Ask for the payment code in Alipay, WeChat or UnionPay")}
+	E133 = ErrCode{"E133", m("不能花呗分期", "Huabei not possible"),
+		m("检查金额是否在花呗分期范围内,或改用普通收款", "Check the amount is within the Huabei range, or take a normal payment")}
+	E408 = ErrCode{"E408", m("主机无响应", "Host not answering"),
+		m("检查网络后重试;订单状态未变", "Check the network and try again; nothing changed")}
+	E406 = ErrCode{"E406", m("订单结果未知", "Order outcome unknown"),
+		m("终端会自动查询并撤单;可在查询菜单订单查询", "The terminal queries and cancels it; see Query > Order query")}
+	E407 = ErrCode{"E407", m("订单已撤销", "Order cancelled"),
+		m("顾客未付款或已原路退回,未扣款;请重新收款", "Not paid, or paid back: the customer was not charged; collect again")}
+)
+
 func init() {
-	ErrCodes = append(ErrCodes, E112, E120, E130, E131, E132, E401, E402, E403, E404, E405)
+	ErrCodes = append(ErrCodes, E112, E120, E121, E130, E131, E132, E133, E401, E402, E403, E404, E405, E406, E407, E408)
 }
 
 // hostReasons explains host response codes (field 39) to the cashier.

@@ -49,6 +49,10 @@ func newTransactionMenu(t *Terminal) Screen {
 			item(mRefund, (*Terminal).startRefund),
 			item(mBalance, (*Terminal).startBalance),
 			item(mSettle, (*Terminal).startSettle),
+			item(mScanPay, (*Terminal).startScanPay),
+			item(mShowQR, (*Terminal).startShowQR),
+			item(mHuabei, (*Terminal).startHuabei),
+			item(mQRRefund, (*Terminal).startQRRefund),
 		},
 	}
 }

@@ -64,6 +64,7 @@ func newQueryMenu(t *Terminal) Screen {
 			})},
 			{mQuerySummary, needEngine(mQuerySummary, func(t *Terminal) { t.Show(newBatchSummary(t, back)) })},
 			{mReprint, func(t *Terminal) { t.Show(newReprintMenu(t)) }},
+			{mOrderQuery, needEngine(mOrderQuery, func(t *Terminal) { t.startOrderQuery(back) })},
 		},
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/shoukuan/pos/app/engine"
 	"github.com/shoukuan/pos/app/journal"
 	"github.com/shoukuan/pos/app/operator"
+	"github.com/shoukuan/pos/app/paycode"
 	"github.com/shoukuan/pos/app/receipt"
 	"github.com/shoukuan/pos/app/ui"
 	"github.com/shoukuan/pos/hal"
@@ -60,21 +61,23 @@ type PINPad interface {
 
 // Terminal is the running application.
 type Terminal struct {
-	cfg     config.Config
-	dev     hal.Devices
-	db      *journal.DB
-	ops     *operator.Manager
-	eng     *engine.Engine
-	pinpad  PINPad
-	clock   Clock
-	build   Build
-	log     *slog.Logger
-	canvas  *ui.Canvas
-	lang    Lang
-	op      *operator.Operator // signed in, nil when nobody is
-	screen  Screen
-	events  chan func()
-	pending atomic.Int64
+	cfg      config.Config
+	payCodes *paycode.Classifier
+	shownPic *hal.Bitmap // the picture on the display, if it has graphics
+	dev      hal.Devices
+	db       *journal.DB
+	ops      *operator.Manager
+	eng      *engine.Engine
+	pinpad   PINPad
+	clock    Clock
+	build    Build
+	log      *slog.Logger
+	canvas   *ui.Canvas
+	lang     Lang
+	op       *operator.Operator // signed in, nil when nobody is
+	screen   Screen
+	events   chan func()
+	pending  atomic.Int64
 	// armed input devices, as the current screen wants them
 	scanOn   bool
 	cardMode hal.CardMode
@@ -123,19 +126,28 @@ func New(o Options) (*Terminal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("terminal: operators: %w", err)
 	}
+	rules := o.Config.PaymentCodes
+	if len(rules) == 0 {
+		rules = paycode.DefaultRules()
+	}
+	codes, err := paycode.New(rules)
+	if err != nil {
+		return nil, fmt.Errorf("terminal: payment_codes: %w", err)
+	}
 	t := &Terminal{
-		cfg:    o.Config,
-		dev:    o.Devices,
-		db:     o.Journal,
-		ops:    ops,
-		eng:    o.Engine,
-		pinpad: o.PINPad,
-		clock:  clock,
-		build:  o.Build,
-		log:    log,
-		canvas: ui.NewCanvas(o.Devices.Display),
-		lang:   Lang(o.Config.Language),
-		events: make(chan func(), 64),
+		payCodes: codes,
+		cfg:      o.Config,
+		dev:      o.Devices,
+		db:       o.Journal,
+		ops:      ops,
+		eng:      o.Engine,
+		pinpad:   o.PINPad,
+		clock:    clock,
+		build:    o.Build,
+		log:      log,
+		canvas:   ui.NewCanvas(o.Devices.Display),
+		lang:     Lang(o.Config.Language),
+		events:   make(chan func(), 64),
 	}
 	// The language chosen on the terminal outlives a restart and wins over
 	// the configured default.
@@ -174,6 +186,9 @@ func (t *Terminal) Run(ctx context.Context) error {
 
 // Idle reports whether nothing is queued or running in the application.
 func (t *Terminal) Idle() bool { return t.pending.Load() == 0 }
+
+// Pending is the number of queued events and running jobs.
+func (t *Terminal) Pending() int64 { return t.pending.Load() }
 
 // post queues fn to run on the loop.
 func (t *Terminal) post(fn func()) {
@@ -278,6 +293,16 @@ func (t *Terminal) render() {
 	t.screen.Draw(t, t.canvas)
 	if err := t.canvas.Flush(); err != nil {
 		t.log.Error("display flush failed", "err", err)
+	}
+	if pd, ok := t.dev.Display.(hal.PictureDisplay); ok {
+		var pic *hal.Bitmap
+		if p, ok := t.screen.(interface{ picture() *hal.Bitmap }); ok {
+			pic = p.picture()
+		}
+		if pic != t.shownPic {
+			pd.ShowPicture(pic)
+			t.shownPic = pic
+		}
 	}
 }
 

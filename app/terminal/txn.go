@@ -14,42 +14,46 @@ import (
 )
 
 var (
-	mSignOn        = m("POS签到", "Sign on to host")
-	mSigningOn     = m("正在签到...", "Signing on...")
-	mSignedOn      = m("签到成功", "Signed on")
-	mSettle        = m("结算", "Settlement")
-	mSettling      = m("正在结算...", "Settling...")
-	mSwipe         = m("请刷卡", "Swipe the card")
-	mCardHint      = m("取消=返回", "Cancel=back")
-	mEnterPIN      = m("请持卡人输入密码:", "Cardholder, enter PIN:")
-	mPINHint       = m("确认=完成 清除=退格", "Enter=done Clear=delete")
-	mApproved      = m("交易成功", "Approved")
-	mAuthCode      = m("授权码", "Auth code")
-	mTrace         = m("凭证号", "Voucher no.")
-	mRefNo         = m("参考号", "Ref. no.")
-	mFee           = m("手续费", "Fee")
-	mSupervisorPW  = m("主管密码:", "Supervisor password:")
-	mOrigTrace     = m("原凭证号:", "Original voucher no.:")
-	mOrigRRN       = m("原参考号(12位):", "Original ref. no. (12):")
-	mOrigDate      = m("原交易日期(MMDD):", "Original date (MMDD):")
-	mReversed      = m("已冲正 凭证号%s %s", "Reversed: voucher %s %s")
-	mReversedNote  = m("上次未完成的交易已冲正,顾客未被扣款", "Unfinished transactions were reversed; nobody was charged")
-	mBalanceIs     = m("余额", "Balance")
-	mRiskAlert     = m("风险提示: %s", "Risk alert: %s")
-	mRiskDeclines  = m("连续%d笔被拒", "%d declines in a row")
-	mRiskSameCard  = m("同一卡%d秒内重复交易", "same card again within %ds")
-	mNoTxns        = m("无交易记录", "No transactions")
-	mTotalLine     = m("消费%d笔 %s", "Sales %d %s")
-	mRefundLine    = m("退货%d笔 %s", "Refunds %d %s")
-	mSettleConfirm = m("确认结算本批次?", "Settle this batch?")
-	mBalanced      = m("对账平", "Balanced")
-	mUnbalanced    = m("对账不平,已批上送", "Unbalanced; batch uploaded")
-	mReprintLast   = m("重打最后一笔", "Reprint last")
-	mReprintTrace  = m("重打任意一笔", "Reprint by voucher")
-	mReprintSettle = m("重打结算单", "Reprint settlement")
-	mQueryDetail   = m("交易明细", "Transactions")
-	mQuerySummary  = m("交易汇总", "Totals")
-	mCardOnly      = m("本机暂只支持刷卡", "Swipe only for now")
+	mSignOn          = m("POS签到", "Sign on to host")
+	mSigningOn       = m("正在签到...", "Signing on...")
+	mSignedOn        = m("签到成功", "Signed on")
+	mSettle          = m("结算", "Settlement")
+	mSettling        = m("正在结算...", "Settling...")
+	mSwipe           = m("请刷卡", "Swipe the card")
+	mCardHint        = m("取消=返回", "Cancel=back")
+	mEnterPIN        = m("请持卡人输入密码:", "Cardholder, enter PIN:")
+	mPINHint         = m("确认=完成 清除=退格", "Enter=done Clear=delete")
+	mApproved        = m("交易成功", "Approved")
+	mAuthCode        = m("授权码", "Auth code")
+	mTrace           = m("凭证号", "Voucher no.")
+	mRefNo           = m("参考号", "Ref. no.")
+	mFee             = m("手续费", "Fee")
+	mSupervisorPW    = m("主管密码:", "Supervisor password:")
+	mOrigTrace       = m("原凭证号:", "Original voucher no.:")
+	mOrigRRN         = m("原参考号(12位):", "Original ref. no. (12):")
+	mOrigDate        = m("原交易日期(MMDD):", "Original date (MMDD):")
+	mReversed        = m("已冲正 凭证号%s %s", "Reversed: voucher %s %s")
+	mReversedNote    = m("上次未完成的交易已冲正,顾客未被扣款", "Unfinished transactions were reversed; nobody was charged")
+	mRecoveredNote   = m("上次未完成的交易已处理", "Unfinished transactions resolved")
+	mWalletDone      = m("已付款 凭证号%s %s", "Paid: voucher %s %s")
+	mWalletCancelled = m("已撤单 凭证号%s %s 未扣款", "Cancelled: voucher %s %s, not charged")
+	mWalletDeclined  = m("未成功 凭证号%s %s", "Failed: voucher %s %s")
+	mBalanceIs       = m("余额", "Balance")
+	mRiskAlert       = m("风险提示: %s", "Risk alert: %s")
+	mRiskDeclines    = m("连续%d笔被拒", "%d declines in a row")
+	mRiskSameCard    = m("同一卡%d秒内重复交易", "same card again within %ds")
+	mNoTxns          = m("无交易记录", "No transactions")
+	mTotalLine       = m("消费%d笔 %s", "Sales %d %s")
+	mRefundLine      = m("退货%d笔 %s", "Refunds %d %s")
+	mSettleConfirm   = m("确认结算本批次?", "Settle this batch?")
+	mBalanced        = m("对账平", "Balanced")
+	mUnbalanced      = m("对账不平,已批上送", "Unbalanced; batch uploaded")
+	mReprintLast     = m("重打最后一笔", "Reprint last")
+	mReprintTrace    = m("重打任意一笔", "Reprint by voucher")
+	mReprintSettle   = m("重打结算单", "Reprint settlement")
+	mQueryDetail     = m("交易明细", "Transactions")
+	mQuerySummary    = m("交易汇总", "Totals")
+	mCardOnly        = m("本机暂只支持刷卡", "Swipe only for now")
 )
 
 // txnReady runs what must happen before any money moves: reversals owed
@@ -100,10 +104,23 @@ type readyResult struct {
 
 func (t *Terminal) showRecovered(list []engine.Recovered, next func(*Terminal)) {
 	var lines []string
+	title := mReversedNote
 	for _, r := range list {
-		lines = append(lines, t.tr(mReversed, r.Txn.STAN, ui.Yuan(r.Txn.AmountFen)))
+		switch {
+		case r.Txn.Method.IsWallet() && r.Txn.Status == engine.StatusApproved:
+			lines = append(lines, t.tr(mWalletDone, r.Txn.STAN, ui.Yuan(r.Txn.AmountFen)))
+		case r.Txn.Method.IsWallet() && r.Txn.Status == engine.StatusCancelled:
+			lines = append(lines, t.tr(mWalletCancelled, r.Txn.STAN, ui.Yuan(r.Txn.AmountFen)))
+		case r.Txn.Method.IsWallet():
+			lines = append(lines, t.tr(mWalletDeclined, r.Txn.STAN, ui.Yuan(r.Txn.AmountFen)))
+		default:
+			lines = append(lines, t.tr(mReversed, r.Txn.STAN, ui.Yuan(r.Txn.AmountFen)))
+		}
+		if r.Txn.Method.IsWallet() {
+			title = mRecoveredNote
+		}
 	}
-	t.Show(&message{title: mReversedNote, text: strings.Join(lines, "\n"), attr: hal.AttrBold, next: next})
+	t.Show(&message{title: title, text: strings.Join(lines, "\n"), attr: hal.AttrBold, next: next})
 }
 
 // ---- sale ----------------------------------------------------------------
@@ -314,10 +331,14 @@ func (s *approved) Key(t *Terminal, k hal.Key) {
 func (t *Terminal) receipts(x engine.Txn, reprint bool) []hal.Document {
 	rt := receipt.Txn{Kind: string(x.Kind), Method: string(x.Method), AmountFen: x.AmountFen, MaskedPAN: x.MaskedPAN,
 		STAN: x.STAN, Batch: x.Batch, RRN: x.RRN, AuthCode: x.AuthCode, Operator: x.Operator, At: x.Created,
-		OrderNo: x.OrderNo, Reprint: reprint}
+		OrderNo: x.OrderNo, Reprint: reprint, Buyer: x.Buyer, TradeNo: x.TradeNo, Periods: x.Periods, SellerPct: x.SellerPct,
+		InstallFeeFen: x.InstallFeeFen}
 	if x.OrigID != 0 && t.eng != nil {
 		if o, err := t.eng.Txn(x.OrigID); err == nil {
 			rt.OrigSTAN, rt.OrigRRN = o.STAN, o.RRN
+			if x.Method.IsWallet() {
+				rt.OrigOrderNo = o.OrderNo
+			}
 		}
 	}
 	term := t.receiptTerminal()

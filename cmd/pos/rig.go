@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/shoukuan/pos/app/hostsim"
 	"github.com/shoukuan/pos/app/terminal"
 	"github.com/shoukuan/pos/board"
+	"github.com/shoukuan/pos/drivers/imagescan"
 	"github.com/shoukuan/pos/hal"
 )
 
@@ -42,13 +44,14 @@ func (c *stepClock) advance(d time.Duration) {
 // rig is a headless terminal on a board's fake devices: the scenario
 // runner's hands and eyes.
 type rig struct {
-	b      *board.Board
-	t      *terminal.Terminal
-	st     *stack
-	logf   io.Closer
-	clock  *stepClock
-	cancel context.CancelFunc
-	done   chan error
+	b       *board.Board
+	t       *terminal.Terminal
+	st      *stack
+	logf    io.Closer
+	clock   *stepClock
+	sleeper *virtualSleep
+	cancel  context.CancelFunc
+	done    chan error
 
 	cfg             config.Config
 	desc            *board.Desc
@@ -77,12 +80,11 @@ func startRigAt(cfg config.Config, desc *board.Desc, dataDir, assets string, clo
 		logf.Close()
 		return nil, err
 	}
-	// Wallet polling waits on the scenario's clock: 30 s of "user is
-	// paying" pass at once, and the order of queries stays the same.
-	st.eng.SetSleep(func(ctx context.Context, d time.Duration) error {
-		clock.advance(d)
-		return ctx.Err()
-	})
+	// Wallet polling waits on the scenario's clock: it sleeps until the
+	// script says `wait`, so a scenario can act while the customer is
+	// "paying" and 30 s cost no real time.
+	vs := newVirtualSleep()
+	st.eng.SetSleep(vs.sleep)
 	b, err := board.Open(desc, board.Env{DataDir: dataDir, Assets: assets, Headless: true})
 	if err != nil {
 		st.close()
@@ -97,13 +99,14 @@ func startRigAt(cfg config.Config, desc *board.Desc, dataDir, assets string, clo
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &rig{b: b, t: t, st: st, logf: logf, clock: clock, cancel: cancel, done: make(chan error, 1),
+	r := &rig{b: b, t: t, st: st, logf: logf, clock: clock, sleeper: vs, cancel: cancel, done: make(chan error, 1),
 		cfg: cfg, desc: desc, dataDir: dataDir, assets: assets}
 	go func() { r.done <- t.Run(ctx) }()
 	return r, nil
 }
 
 func (r *rig) close() error {
+	r.sleeper.stop()
 	r.cancel()
 	err := <-r.done
 	r.b.Close()
@@ -150,7 +153,67 @@ func (r *rig) PaperOut(out bool) error {
 
 func (r *rig) Advance(d time.Duration) error {
 	r.clock.advance(d)
+	r.sleeper.add(d)
 	return nil
+}
+
+// virtualSleep is the engine's wallet wait in scenarios: sleepers take
+// time from a budget that only the script's `wait` fills.
+type virtualSleep struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	waiting int
+	budget  time.Duration
+	stopped bool
+}
+
+func newVirtualSleep() *virtualSleep {
+	v := &virtualSleep{}
+	v.cond = sync.NewCond(&v.mu)
+	return v
+}
+
+func (v *virtualSleep) sleep(ctx context.Context, d time.Duration) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.waiting++
+	v.cond.Broadcast()
+	for v.budget < d && !v.stopped {
+		v.cond.Wait()
+	}
+	v.waiting--
+	if v.stopped {
+		return errors.New("terminal switched off")
+	}
+	v.budget -= d
+	return ctx.Err()
+}
+
+// add gives sleepers d more; with nobody asleep the time is simply gone.
+func (v *virtualSleep) add(d time.Duration) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.waiting > 0 {
+		v.budget += d
+		v.cond.Broadcast()
+	}
+}
+
+// blocked is how many sleepers wait for the script.
+func (v *virtualSleep) blocked() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.budget >= time.Second {
+		return 0 // still has time to use up
+	}
+	return v.waiting
+}
+
+func (v *virtualSleep) stop() {
+	v.mu.Lock()
+	v.stopped = true
+	v.cond.Broadcast()
+	v.mu.Unlock()
 }
 
 // Settle waits until every fake input has been taken in and the terminal
@@ -169,7 +232,8 @@ func (r *rig) Settle() error {
 		quiet := f.Keypad.Pending() == 0 &&
 			(f.Scanner == nil || f.Scanner.Pending() == 0) &&
 			(f.Cards == nil || f.Cards.Pending() == 0)
-		if quiet && r.t.Idle() {
+		// A wallet job asleep until the script's next `wait` counts as idle.
+		if quiet && (r.t.Idle() || r.t.Pending() == int64(r.sleeper.blocked())) {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -214,12 +278,52 @@ func (r *rig) Charged(card string) (int64, error) {
 	if r.b.Fakes.Cards == nil {
 		return 0, errors.New("this board has no fake card reader")
 	}
+	if strings.HasSuffix(card, ".png") {
+		code, err := r.codeOf(card)
+		if err != nil {
+			return 0, err
+		}
+		_, net, err := r.st.sim.Charges(code)
+		return net, err
+	}
 	p, err := r.b.Fakes.Cards.Card(card)
 	if err != nil {
 		return 0, err
 	}
 	_, net, err := r.st.sim.Charges(p.PAN)
 	return net, err
+}
+
+// codeOf is the payment code in one of the fake scanner's images.
+func (r *rig) codeOf(image string) (string, error) {
+	if r.b.Fakes.Scanner == nil {
+		return "", errors.New("this board has no fake scanner")
+	}
+	c, err := imagescan.NewDecoder().DecodeFile(filepath.Join(r.b.Fakes.Scanner.Dir(), image))
+	if err != nil {
+		return "", err
+	}
+	return c.Text, nil
+}
+
+func (r *rig) CustomerPays(image string) error {
+	if r.st.sim == nil {
+		return errors.New("no in-process host simulator (host.in_process is off)")
+	}
+	shown := r.b.Fakes.Display.PictureImage(4)
+	if shown == nil {
+		return errors.New("the display shows no QR code")
+	}
+	// The phone reads the screen: decode the display as an image.
+	qr, err := imagescan.NewDecoder().Decode(shown)
+	if err != nil {
+		return fmt.Errorf("the QR on the display does not decode: %w", err)
+	}
+	code, err := r.codeOf(image)
+	if err != nil {
+		return err
+	}
+	return r.st.sim.CustomerPays(qr.Text, code)
 }
 
 // Restart stops the terminal cleanly and starts it again on the same data

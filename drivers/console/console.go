@@ -60,6 +60,7 @@ type Console struct {
 	title      string
 	panels     []Panel
 	help       []string
+	picture    *hal.Bitmap // guarded by mu
 
 	mu          sync.Mutex // guards the buffers, scr and closed
 	back, front []cell
@@ -170,6 +171,15 @@ func (c *Console) Close() {
 	})
 }
 
+// ShowPicture shows a 1-bit picture (the merchant's QR) beside the POS
+// screen, two modules per character cell, until ShowPicture(nil).
+func (c *Console) ShowPicture(b *hal.Bitmap) {
+	c.mu.Lock()
+	c.picture = b
+	c.mu.Unlock()
+	c.Refresh()
+}
+
 // Size returns the POS display size in cells.
 func (c *Console) Size() (int, int) { return c.cols, c.rows }
 
@@ -263,7 +273,7 @@ func (c *Console) redraw() error {
 	c.scr.clear()
 	render(c.scr, &view{
 		cols: c.cols, rows: c.rows, cells: c.front,
-		title: c.title, panels: c.panels, help: c.help,
+		title: c.title, panels: c.panels, help: c.help, picture: c.picture,
 	})
 	return c.scr.flush()
 }

@@ -1,9 +1,14 @@
 package console
 
 import (
+	"image"
+	"image/color"
+
 	"context"
 	"errors"
 	"fmt"
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
 	"strings"
 	"sync"
 	"testing"
@@ -591,5 +596,62 @@ func TestTermAttr(t *testing.T) {
 		outputMode("screen", "") != termbox.OutputNormal ||
 		outputMode("xterm", "truecolor") != termbox.Output256 {
 		t.Errorf("outputMode picks wrong modes")
+	}
+}
+
+// The merchant's QR drawn with half blocks must read back as the same
+// text: turn the characters into pixels as a phone camera sees the
+// screen, and decode.
+func TestPictureDecodes(t *testing.T) {
+	const payload = "https://qr.alipay.com/bax2026030200000001"
+	m, err := qrcode.NewQRCodeWriter().Encode(payload, gozxing.BarcodeFormat_QR_CODE, 0, 0,
+		map[gozxing.EncodeHintType]any{gozxing.EncodeHintType_MARGIN: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &hal.Bitmap{Width: m.GetWidth(), Height: m.GetHeight(), Pix: make([]byte, m.GetWidth()*m.GetHeight())}
+	for y := 0; y < b.Height; y++ {
+		for x := 0; x < b.Width; x++ {
+			if m.Get(x, y) {
+				b.Pix[y*b.Width+x] = 1
+			}
+		}
+	}
+	g := newGrid(80, 24)
+	render(g, &view{cols: 32, rows: 12, cells: make([]cell, 32*12), picture: b})
+	// Light-on-dark terminal: a block is light. Cell = 4x8 px, halves 4x4.
+	const cw, hh = 4, 4
+	img := image.NewGray(image.Rect(0, 0, 80*cw, 24*2*hh))
+	for y := 0; y < 24; y++ {
+		for x := 0; x < 80; x++ {
+			top, bottom := false, false
+			switch g.at(x, y) {
+			case '█':
+				top, bottom = true, true
+			case '▀':
+				top = true
+			case '▄':
+				bottom = true
+			}
+			for py := 0; py < 2*hh; py++ {
+				on := top
+				if py >= hh {
+					on = bottom
+				}
+				for px := 0; px < cw; px++ {
+					if on {
+						img.SetGray(x*cw+px, y*2*hh+py, color.Gray{Y: 255})
+					}
+				}
+			}
+		}
+	}
+	bmp, _ := gozxing.NewBinaryBitmapFromImage(img)
+	r, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
+	if err != nil {
+		t.Fatalf("drawn QR does not decode: %v\n%s", err, g)
+	}
+	if r.GetText() != payload {
+		t.Fatalf("decoded %q", r.GetText())
 	}
 }

@@ -40,6 +40,7 @@ type view struct {
 	title      string
 	panels     []Panel
 	help       []string
+	picture    *hal.Bitmap
 }
 
 type rect struct{ x, y, w, h int }
@@ -161,6 +162,40 @@ func render(cv canvas, v *view) {
 	}
 	for i, r := range l.panels {
 		drawPanel(cv, r, v.panels[i])
+	}
+	if v.picture != nil {
+		drawPicture(cv, l.frame.x+l.frame.w+1, 0, v.picture)
+	}
+}
+
+// drawPicture draws a 1-bit picture over the panels, two rows of modules
+// per character: light modules are block characters, so on the usual
+// light-on-dark terminal the code reads dark-on-light as printed. A
+// two-module quiet zone of light surrounds it.
+func drawPicture(cv canvas, x0, y0 int, b *hal.Bitmap) {
+	const quiet = 2
+	w, h := b.Width+2*quiet, b.Height+2*quiet
+	light := func(x, y int) bool {
+		x, y = x-quiet, y-quiet
+		if x < 0 || y < 0 || x >= b.Width || y >= b.Height {
+			return true
+		}
+		return b.Pix[y*b.Width+x] == 0
+	}
+	for cy := 0; cy < (h+1)/2; cy++ {
+		for x := 0; x < w; x++ {
+			top, bottom := light(x, 2*cy), 2*cy+1 >= h || light(x, 2*cy+1)
+			r := ' '
+			switch {
+			case top && bottom:
+				r = '█'
+			case top:
+				r = '▀'
+			case bottom:
+				r = '▄'
+			}
+			cv.set(x0+x, y0+cy, r, hal.AttrNone)
+		}
 	}
 }
 

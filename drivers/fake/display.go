@@ -1,6 +1,8 @@
 package fake
 
 import (
+	"image"
+	"image/color"
 	"strings"
 	"sync"
 
@@ -15,6 +17,48 @@ type Display struct {
 	back       []cell
 	front      []cell
 	flushes    int
+	picture    *hal.Bitmap
+}
+
+// ShowPicture keeps the picture for Picture and PictureImage.
+func (d *Display) ShowPicture(b *hal.Bitmap) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.picture = b
+}
+
+// Picture is the picture on the display, nil when none.
+func (d *Display) Picture() *hal.Bitmap {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.picture
+}
+
+// PictureImage renders the picture as the LCD would, scale pixels per
+// module on a white margin, so a test can read it back with a decoder.
+func (d *Display) PictureImage(scale int) *image.Gray {
+	b := d.Picture()
+	if b == nil {
+		return nil
+	}
+	const margin = 2
+	img := image.NewGray(image.Rect(0, 0, (b.Width+2*margin)*scale, (b.Height+2*margin)*scale))
+	for i := range img.Pix {
+		img.Pix[i] = 0xff
+	}
+	for y := 0; y < b.Height; y++ {
+		for x := 0; x < b.Width; x++ {
+			if b.Pix[y*b.Width+x] == 0 {
+				continue
+			}
+			for dy := 0; dy < scale; dy++ {
+				for dx := 0; dx < scale; dx++ {
+					img.SetGray((x+margin)*scale+dx, (y+margin)*scale+dy, color.Gray{})
+				}
+			}
+		}
+	}
+	return img
 }
 
 type cell struct {

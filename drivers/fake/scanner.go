@@ -104,3 +104,6 @@ func (s *Scanner) SelfTest(ctx context.Context) hal.SelfTestResult {
 	res.Detail = fmt.Sprintf("fake camera, %d images, decoded %s", len(imgs), c.Symbology)
 	return res
 }
+
+// Dir is the directory the images come from.
+func (s *Scanner) Dir() string { return s.dir }
