@@ -18,6 +18,8 @@ type Env struct {
 	// keypad: the scenario runner and tests.
 	Headless bool
 	Title    string // console frame title
+	// Panels are more simulator panels (cmd/pos adds the customer's phone).
+	Panels []console.Panel
 }
 
 // Board is an opened board: the devices, plus handles on the fakes for
@@ -93,7 +95,7 @@ func Open(d *Desc, env Env) (*Board, error) {
 		}
 		c, err := console.Open(console.Options{
 			Cols: d.Display.Cols, Rows: d.Display.Rows, Title: title,
-			Panels: simPanels(f), Help: simHelp,
+			Panels: append(simPanels(f), env.Panels...), Help: simHelp,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("board %s: console: %w", d.Name, err)

@@ -1,5 +1,7 @@
 package hal
 
+import "image"
+
 // Document is a device-independent print job: a receipt, a slip, a report.
 // Drivers lay it out for their paper width and character set.
 type Document struct {
@@ -58,6 +60,29 @@ const (
 type Bitmap struct {
 	Width, Height int
 	Pix           []byte
+}
+
+// Gray renders the bitmap as a picture: scale pixels per dot, a white
+// margin of margin dots around it (a QR code's quiet zone).
+func (b *Bitmap) Gray(scale, margin int) *image.Gray {
+	img := image.NewGray(image.Rect(0, 0, (b.Width+2*margin)*scale, (b.Height+2*margin)*scale))
+	for i := range img.Pix {
+		img.Pix[i] = 0xff
+	}
+	for y := 0; y < b.Height; y++ {
+		for x := 0; x < b.Width; x++ {
+			if b.Pix[y*b.Width+x] == 0 {
+				continue
+			}
+			for dy := 0; dy < scale; dy++ {
+				row := img.Pix[((y+margin)*scale+dy)*img.Stride:]
+				for dx := 0; dx < scale; dx++ {
+					row[(x+margin)*scale+dx] = 0
+				}
+			}
+		}
+	}
+	return img
 }
 
 // PrinterStatus is what a printer reports before and after a job.

@@ -310,6 +310,9 @@ func (s *approved) Draw(t *Terminal, c *ui.Canvas) {
 	if s.txn.MaskedPAN != "" {
 		c.Right(4, s.txn.MaskedPAN, 0)
 	}
+	if s.txn.Method.IsWallet() {
+		c.Right(4, t.tr(walletNames[s.txn.Method])+" "+s.txn.Buyer, 0)
+	}
 	c.Pair(5, t.tr(mTrace), s.txn.STAN, 0)
 	c.Pair(6, t.tr(mRefNo), s.txn.RRN, 0)
 	if s.txn.AuthCode != "" {

@@ -38,7 +38,7 @@ func main() {
 }
 
 type config struct {
-	listen, db, cards string
+	listen, db, cards, wallets string
 	mac               seckey.MACAlgorithm
 	keyMode           seckey.KeyMode
 	faultRate         float64
@@ -56,6 +56,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:5800", "TCP address to listen on")
 	fs.StringVar(&c.db, "db", "hostsim.db", "ledger SQLite file (kept across runs)")
 	fs.StringVar(&c.cards, "cards", "testdata/cards", "directory of virtual card profiles (*.json)")
+	fs.StringVar(&c.wallets, "wallets", "testdata/wallets.json", "wallet customers by payment code (JSON array; empty: none)")
 	mac := fs.String("mac", "ecb", "MAC algorithm: ecb or x9.19")
 	mode := fs.String("key-mode", "double", "working keys when the sign-on does not say: single, double or double+tdk")
 	fs.Float64Var(&c.faultRate, "fault-rate", 0, "probability (0..1) that a request meets a random fault")
@@ -125,7 +126,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	// Read by SetRandomFaults below.
 	hostsim.FaultDelay = c.faultDelay
-	srv, err := hostsim.New(hostsim.Options{DBPath: c.db, Accounts: accts, KeyMode: c.keyMode, MAC: c.mac, Log: log})
+	var wallets []hostsim.WalletAccount
+	if c.wallets != "" {
+		if wallets, err = hostsim.LoadWalletAccounts(c.wallets); err != nil {
+			return fmt.Errorf("--wallets: %w", err)
+		}
+	}
+	srv, err := hostsim.New(hostsim.Options{DBPath: c.db, Accounts: accts, Wallets: wallets, KeyMode: c.keyMode, MAC: c.mac, Log: log})
 	if err != nil {
 		return err
 	}

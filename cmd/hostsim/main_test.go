@@ -124,7 +124,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	done := make(chan error, 1)
 	db := filepath.Join(t.TempDir(), "h.db")
 	go func() {
-		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--db", db, "--cards", cardsDir, "--mac", "ecb"}, &stdout, &stderr)
+		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--db", db, "--cards", cardsDir, "--wallets", filepath.Join(filepath.Dir(cardsDir), "wallets.json"), "--mac", "ecb"}, &stdout, &stderr)
 	}()
 	re := regexp.MustCompile(`listening on (\S+)`)
 	var addr string

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shoukuan/pos/app/terminal"
 	"github.com/shoukuan/pos/board"
+	"github.com/shoukuan/pos/drivers/console"
 )
 
 func cmdRun(args []string, stderr io.Writer) error {
@@ -37,10 +38,16 @@ func cmdRun(args []string, stderr io.Writer) error {
 	}
 	defer st.close()
 
-	b, err := board.Open(desc, board.Env{DataDir: c.dataDir, Assets: c.assets, Title: "POS 收款 " + desc.Name + " " + version})
+	env := board.Env{DataDir: c.dataDir, Assets: c.assets, Title: "POS 收款 " + desc.Name + " " + version}
+	var con *console.Console
+	if st.sim != nil {
+		env.Panels = append(env.Panels, &phonePanel{sim: st.sim, console: &con})
+	}
+	b, err := board.Open(desc, env)
 	if err != nil {
 		return err
 	}
+	con = b.Console
 	defer b.Close()
 	t, err := terminal.New(terminal.Options{Config: cfg, Devices: b.Devices, Journal: st.db, Build: buildInfo(), Log: log, Engine: st.eng, PINPad: st.client})
 	if err != nil {

@@ -180,6 +180,14 @@ func (c *Console) ShowPicture(b *hal.Bitmap) {
 	c.Refresh()
 }
 
+// Picture is the picture shown now, nil when none: the simulator's
+// customer phone reads it.
+func (c *Console) Picture() *hal.Bitmap {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.picture
+}
+
 // Size returns the POS display size in cells.
 func (c *Console) Size() (int, int) { return c.cols, c.rows }
 

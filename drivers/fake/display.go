@@ -2,7 +2,6 @@ package fake
 
 import (
 	"image"
-	"image/color"
 	"strings"
 	"sync"
 
@@ -41,24 +40,7 @@ func (d *Display) PictureImage(scale int) *image.Gray {
 	if b == nil {
 		return nil
 	}
-	const margin = 2
-	img := image.NewGray(image.Rect(0, 0, (b.Width+2*margin)*scale, (b.Height+2*margin)*scale))
-	for i := range img.Pix {
-		img.Pix[i] = 0xff
-	}
-	for y := 0; y < b.Height; y++ {
-		for x := 0; x < b.Width; x++ {
-			if b.Pix[y*b.Width+x] == 0 {
-				continue
-			}
-			for dy := 0; dy < scale; dy++ {
-				for dx := 0; dx < scale; dx++ {
-					img.SetGray((x+margin)*scale+dx, (y+margin)*scale+dy, color.Gray{})
-				}
-			}
-		}
-	}
-	return img
+	return b.Gray(scale, 2)
 }
 
 type cell struct {

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/shoukuan/pos/app/hostsim"
+	"github.com/shoukuan/pos/drivers/console"
+	"github.com/shoukuan/pos/drivers/imagescan"
+)
+
+// phonePanel is the customer's phone in the simulator: it reads the QR on
+// the terminal's screen (decoding the picture the console shows) and pays
+// it from one of the simulated wallets.
+type phonePanel struct {
+	sim     *hostsim.Server
+	console **console.Console // set once the board is open
+
+	mu   sync.Mutex // the console asks for lines and hands keys on different goroutines
+	note string
+}
+
+// phoneWallets are keys and the payment codes of testdata/wallets.json
+// whose wallets they pay with.
+var phoneWallets = []struct {
+	key  rune
+	code string
+	name string
+}{
+	{'y', "286512345678901234", "Alipay, Huabei credit"},
+	{'u', "134567890123456789", "WeChat Pay"},
+	{'o', "6225123456789012345", "UnionPay QR"},
+}
+
+func (p *phonePanel) Title() string { return "Customer phone: scans the QR on screen" }
+
+func (p *phonePanel) Lines(width, height int) []console.Line {
+	var out []console.Line
+	for _, w := range phoneWallets {
+		out = append(out, console.Line{Text: fmt.Sprintf("%c  pay with %s", w.key, w.name)})
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.note != "" {
+		out = append(out, console.Line{Text: p.note})
+	}
+	return out
+}
+
+func (p *phonePanel) HandleKey(k console.KeyPress) bool {
+	for _, w := range phoneWallets {
+		if k.Rune == w.key {
+			note := p.pay(w.code)
+			p.mu.Lock()
+			p.note = note
+			p.mu.Unlock()
+			return true
+		}
+	}
+	return false
+}
+
+func (p *phonePanel) pay(code string) string {
+	if *p.console == nil {
+		return "no screen"
+	}
+	pic := (*p.console).Picture()
+	if pic == nil {
+		return "no QR on the terminal's screen"
+	}
+	qr, err := imagescan.NewDecoder().Decode(pic.Gray(4, 2))
+	if err != nil {
+		return "the phone cannot read the QR: " + err.Error()
+	}
+	if err := p.sim.CustomerPays(qr.Text, code); err != nil {
+		return "not paid: " + err.Error()
+	}
+	return "paid; the terminal sees it at its next query"
+}
