@@ -39,13 +39,13 @@ func main() {
 
 type config struct {
 	listen, db, cards, wallets string
-	mac               seckey.MACAlgorithm
-	keyMode           seckey.KeyMode
-	faultRate         float64
-	faults            []hostsim.Fault
-	faultSeed         int64
-	faultDelay        time.Duration
-	verbose           bool
+	mac                        seckey.MACAlgorithm
+	keyMode                    seckey.KeyMode
+	faultRate                  float64
+	faults                     []hostsim.Fault
+	faultSeed                  int64
+	faultDelay                 time.Duration
+	verbose                    bool
 }
 
 // parseFlags reads the command line; errors name the flag at fault.
