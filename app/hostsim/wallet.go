@@ -415,14 +415,21 @@ func (s *Server) charge(tx *sql.Tx, req *request, o *order) (string, error) {
 	return "", s.settleOrder(tx, req, o, &a)
 }
 
-// settleOrder takes the money and writes the settlement record under the
-// request that created the order.
-func (s *Server) settleOrder(tx *sql.Tx, req *request, o *order, a *WalletAccount) error {
+// moveFunds changes the order's source of funds (balance or Huabei line)
+// by delta fen.
+func moveFunds(tx *sql.Tx, o *order, delta int64) error {
 	col := "balance_fen"
 	if o.funding == "huabei" {
 		col = "huabei_fen"
 	}
-	if _, err := tx.Exec(`UPDATE wallet_accounts SET `+col+` = `+col+` - ? WHERE code = ?`, o.amount, a.Code); err != nil {
+	_, err := tx.Exec(`UPDATE wallet_accounts SET `+col+` = `+col+` + ? WHERE code = ?`, delta, o.code)
+	return err
+}
+
+// settleOrder takes the money and writes the settlement record under the
+// request that created the order.
+func (s *Server) settleOrder(tx *sql.Tx, req *request, o *order, a *WalletAccount) error {
+	if err := moveFunds(tx, o, -o.amount); err != nil {
 		return err
 	}
 	rrn, auth, err := nextRRN(tx, req.now)
@@ -546,11 +553,7 @@ func (s *Server) walletCancel(tx *sql.Tx, req *request, t iso8583.TLV) (*iso8583
 		if refunded > 0 {
 			return walletReply(req, rcInvalidTxn, &o, nil) // partly refunded: refund the rest instead
 		}
-		col := "balance_fen"
-		if o.funding == "huabei" {
-			col = "huabei_fen"
-		}
-		if _, err := tx.Exec(`UPDATE wallet_accounts SET `+col+` = `+col+` + ? WHERE code = ?`, o.amount, o.code); err != nil {
+		if err := moveFunds(tx, &o, o.amount); err != nil {
 			return nil, err
 		}
 		if err := setStatus(tx, o.recordID.Int64, StatusReversed); err != nil {
@@ -609,11 +612,7 @@ func (s *Server) walletRefund(tx *sql.Tx, req *request, t iso8583.TLV) (*iso8583
 	if refunded+amount > o.amount {
 		return walletReply(req, rcBadAmount, &o, nil)
 	}
-	col := "balance_fen"
-	if o.funding == "huabei" {
-		col = "huabei_fen"
-	}
-	if _, err := tx.Exec(`UPDATE wallet_accounts SET `+col+` = `+col+` + ? WHERE code = ?`, amount, o.code); err != nil {
+	if err := moveFunds(tx, &o, amount); err != nil {
 		return nil, err
 	}
 	rrn, auth, err := nextRRN(tx, req.now)
