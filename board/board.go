@@ -14,6 +14,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/shoukuan/pos/drivers/uartscan"
 )
 
 //go:embed boards/*.json
@@ -44,6 +47,80 @@ type Display struct {
 type Scanner struct {
 	Driver string `json:"driver"`
 	Images string `json:"images"` // fake: directory of code images
+
+	// uart: a scan engine on a serial port (see drivers/uartscan)
+	Port          string `json:"port"`            // e.g. /dev/ttyS1
+	Baud          int    `json:"baud"`            // the module's rate
+	Framing       string `json:"framing"`         // "8N1" (default), "7E1", ...
+	Suffix        string `json:"suffix"`          // line end: CR (default), LF, CRLF
+	Trigger       string `json:"trigger"`         // honeywell (default), none (presentation mode), custom
+	TriggerOn     string `json:"trigger_on"`      // custom: bytes that start reading
+	TriggerOff    string `json:"trigger_off"`     // custom: bytes that stop it
+	ReadTimeoutMS int    `json:"read_timeout_ms"` // bounds each port read, hence Close (200)
+	MaxLen        int    `json:"max_len"`         // longest code in bytes (512)
+	AIMIDs        bool   `json:"aim_ids"`         // the module prefixes AIM symbology identifiers
+}
+
+// uartConfig checks the uart scanner fields, naming the one at fault, and
+// turns them into the driver's configuration.
+func (s Scanner) uartConfig() (uartscan.Config, error) {
+	c := uartscan.Config{Port: s.Port, Baud: s.Baud, Framing: s.Framing, Suffix: s.Suffix,
+		ReadTimeout: time.Duration(s.ReadTimeoutMS) * time.Millisecond, MaxLen: s.MaxLen, AIM: s.AIMIDs}
+	if s.Port == "" {
+		return c, errors.New("scanner.port: missing (the serial device, e.g. /dev/ttyS1)")
+	}
+	if s.Baud == 0 {
+		return c, errors.New("scanner.baud: missing (the module's rate, e.g. 9600 or 115200)")
+	}
+	if err := uartscan.CheckBaud(s.Baud); err != nil {
+		return c, fmt.Errorf("scanner.baud %d: %w", s.Baud, err)
+	}
+	if _, err := uartscan.ParseFraming(s.Framing); s.Framing != "" && err != nil {
+		return c, fmt.Errorf("scanner.framing %q: %w", s.Framing, err)
+	}
+	if _, err := uartscan.ParseSuffix(s.Suffix); s.Suffix != "" && err != nil {
+		return c, fmt.Errorf("scanner.suffix %q: %w", s.Suffix, err)
+	}
+	switch s.Trigger {
+	case "", "honeywell":
+		c.TriggerOn, c.TriggerOff = uartscan.HoneywellOn, uartscan.HoneywellOff
+	case "none":
+	case "custom":
+		if s.TriggerOn == "" || s.TriggerOff == "" {
+			return c, errors.New("scanner.trigger custom: needs trigger_on and trigger_off")
+		}
+		c.TriggerOn, c.TriggerOff = s.TriggerOn, s.TriggerOff
+	default:
+		return c, fmt.Errorf("scanner.trigger %q: unknown (one of honeywell, none, custom)", s.Trigger)
+	}
+	if s.Trigger != "custom" && (s.TriggerOn != "" || s.TriggerOff != "") {
+		return c, errors.New("scanner.trigger_on, trigger_off: only with trigger custom")
+	}
+	// The port's timer counts tenths of a second, up to 255 of them.
+	if s.ReadTimeoutMS < 0 || s.ReadTimeoutMS != 0 && (s.ReadTimeoutMS < 100 || s.ReadTimeoutMS > 25500) {
+		return c, fmt.Errorf("scanner.read_timeout_ms %d: want 100-25500", s.ReadTimeoutMS)
+	}
+	if s.MaxLen < 0 || s.MaxLen > 65536 {
+		return c, fmt.Errorf("scanner.max_len %d: want 1-65536", s.MaxLen)
+	}
+	return c, nil
+}
+
+// uartField names a uart-only field that is set, or returns "".
+func (s Scanner) uartField() string {
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"port", s.Port != ""}, {"baud", s.Baud != 0}, {"framing", s.Framing != ""}, {"suffix", s.Suffix != ""},
+		{"trigger", s.Trigger != ""}, {"trigger_on", s.TriggerOn != ""}, {"trigger_off", s.TriggerOff != ""},
+		{"read_timeout_ms", s.ReadTimeoutMS != 0}, {"max_len", s.MaxLen != 0}, {"aim_ids", s.AIMIDs},
+	} {
+		if f.set {
+			return f.name
+		}
+	}
+	return ""
 }
 
 type CardReader struct {
@@ -61,7 +138,7 @@ type Printer struct {
 var knownDrivers = map[string][]string{
 	"display":     {"console", "memory"},
 	"keypad":      {"console", "fake"},
-	"scanner":     {"fake", "none"},
+	"scanner":     {"fake", "none", "uart"},
 	"card_reader": {"fake", "none"},
 	"printer":     {"fake", "none"},
 	"indicator":   {"fake", "none"},
@@ -149,6 +226,13 @@ func (d *Desc) Validate() error {
 	}
 	if d.Scanner.Driver == "fake" && d.Scanner.Images == "" {
 		return errors.New("scanner.images: the fake scanner needs a directory of code images")
+	}
+	if d.Scanner.Driver == "uart" {
+		if _, err := d.Scanner.uartConfig(); err != nil {
+			return err
+		}
+	} else if f := d.Scanner.uartField(); f != "" {
+		return fmt.Errorf("scanner.%s: only the uart driver takes it", f)
 	}
 	if d.CardReader.Driver == "fake" && d.CardReader.Cards == "" {
 		return errors.New("card_reader.cards: the fake card reader needs a directory of card profiles")

@@ -1,12 +1,18 @@
 package board
 
 import (
-	"github.com/shoukuan/pos/drivers/console"
-	"github.com/shoukuan/pos/hal"
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/shoukuan/pos/drivers/console"
+	"github.com/shoukuan/pos/drivers/uartscan"
+	"github.com/shoukuan/pos/drivers/uartscan/scanemu"
+	"github.com/shoukuan/pos/hal"
 )
 
 func TestBuiltinBoardsAreValid(t *testing.T) {
@@ -25,7 +31,7 @@ func TestBuiltinBoardsAreValid(t *testing.T) {
 }
 
 func TestLoadErrors(t *testing.T) {
-	if _, err := Load("nope"); err == nil || !strings.Contains(err.Error(), "built-in boards are sim") {
+	if _, err := Load("nope"); err == nil || !strings.Contains(err.Error(), "built-in boards are ") || !strings.Contains(err.Error(), "sim") {
 		t.Fatalf("unknown board: %v", err)
 	}
 	dir := t.TempDir()
@@ -42,7 +48,7 @@ func TestLoadErrors(t *testing.T) {
 func TestValidateNamesTheProblem(t *testing.T) {
 	base, _ := embedded.ReadFile("boards/sim.json")
 	for edit, want := range map[[2]string]string{
-		{`"driver": "fake", "images"`, `"driver": "laser", "images"`}:                    `scanner.driver "laser": unknown (one of fake, none)`,
+		{`"driver": "fake", "images"`, `"driver": "laser", "images"`}:                    `scanner.driver "laser": unknown (one of fake, none`,
 		{`"cols": 32`, `"cols": 4`}:                                                      "display: 4x12 cells",
 		{`"columns": 32`, `"columns": 100`}:                                              "printer.columns 100",
 		{`"images": "testdata/codes"`, `"images": ""`}:                                   "scanner.images",
@@ -112,6 +118,93 @@ func TestPanels(t *testing.T) {
 	paper.HandleKey(runeKey('p'))
 	if !b.Fakes.Printer.Status().PaperOut || !strings.Contains(paper.Title(), "OUT OF PAPER") {
 		t.Fatal("p did not take the paper out")
+	}
+}
+
+func TestValidateUARTScanner(t *testing.T) {
+	base, _ := embedded.ReadFile("boards/devkit.json")
+	for edit, want := range map[[2]string]string{
+		{`"port": "/dev/ttyS1", `, ``}:                                                     "scanner.port: missing",
+		{`"baud": 115200`, `"baud": 0`}:                                                    "scanner.baud: missing",
+		{`"baud": 115200`, `"baud": 115201`}:                                               "scanner.baud 115201: unsupported baud rate",
+		{`"framing": "8N1"`, `"framing": "8M1"`}:                                           `scanner.framing "8M1": want data bits 5-8, parity N, E or O`,
+		{`"suffix": "CR"`, `"suffix": "TAB"`}:                                              `scanner.suffix "TAB": want CR, LF or CRLF`,
+		{`"trigger": "honeywell"`, `"trigger": "zebra"`}:                                   `scanner.trigger "zebra": unknown`,
+		{`"trigger": "honeywell"`, `"trigger": "custom"`}:                                  "scanner.trigger custom: needs trigger_on and trigger_off",
+		{`"trigger": "honeywell"`, `"trigger_on": "\u0016T\r"`}:                            "scanner.trigger_on, trigger_off: only with trigger custom",
+		{`"read_timeout_ms": 200`, `"read_timeout_ms": 50`}:                                "scanner.read_timeout_ms 50: want 100-25500",
+		{`"read_timeout_ms": 200`, `"read_timeout_ms": 30000`}:                             "scanner.read_timeout_ms 30000",
+		{`"max_len": 512`, `"max_len": -1`}:                                                "scanner.max_len -1",
+		{`"max_len": 512`, `"max_len": "512"`}:                                             "cannot unmarshal string",
+		{`"driver": "uart"`, `"driver": "fake", "images": "x"`}:                            "scanner.port: only the uart driver takes it",
+		{`"driver": "uart", "port": "/dev/ttyS1", "baud": 115200, `, `"driver": "none", `}: "scanner.framing: only the uart driver takes it",
+	} {
+		src := strings.Replace(string(base), edit[0], edit[1], 1)
+		if src == string(base) {
+			t.Fatalf("edit %q did not apply", edit[0])
+		}
+		_, err := Parse([]byte(src))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", edit[1], err, want)
+		}
+	}
+	// custom trigger strings come through exactly, defaults fill the rest
+	src := strings.Replace(string(base), `"trigger": "honeywell"`, `"trigger": "custom", "trigger_on": "\u007eT\u0003", "trigger_off": "\u007eU\u0003"`, 1)
+	src = strings.Replace(src, `"framing": "8N1", "suffix": "CR", `, ``, 1)
+	d, err := Parse([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := d.Scanner.uartConfig()
+	if err != nil || c.TriggerOn != "~T\x03" || c.TriggerOff != "~U\x03" || c.Framing != "" || c.Suffix != "" || c.ReadTimeout != 200*time.Millisecond || c.MaxLen != 512 {
+		t.Fatalf("config %+v, %v", c, err)
+	}
+}
+
+// The built-in dev kit board is checked like any board file (see
+// TestBuiltinBoardsAreValid) but cannot be opened here: its port is real
+// hardware. Opening it where the port is missing must say which field.
+func TestOpenUARTBoardWithoutPort(t *testing.T) {
+	d, _ := Load("devkit")
+	d.Scanner.Port = filepath.Join(t.TempDir(), "ttyS1")
+	_, err := Open(d, Env{DataDir: t.TempDir(), Assets: "..", Headless: true})
+	if err == nil || !strings.Contains(err.Error(), "board devkit: scanner.port") || !strings.Contains(err.Error(), d.Scanner.Port) {
+		t.Fatalf("open without the port: %v", err)
+	}
+}
+
+func TestOpenUARTScanner(t *testing.T) {
+	emu, err := scanemu.Start(scanemu.Options{})
+	if err != nil {
+		t.Skipf("no pseudo-terminal here: %v", err)
+	}
+	defer emu.Close()
+	d, _ := Load("devkit")
+	d.Scanner.Port = emu.Path()
+	b, err := Open(d, Env{DataDir: t.TempDir(), Assets: "..", Headless: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, ok := b.Devices.Scanner.(*uartscan.Scanner)
+	if !ok || b.Fakes.Scanner != nil {
+		t.Fatalf("scanner %T, fake %v", b.Devices.Scanner, b.Fakes.Scanner)
+	}
+	if err := s.Enable(true); err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.WaitTriggered(true, 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	code := hal.Code{Symbology: hal.SymOther, Text: "012345678901234567"}
+	emu.Present(code)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if got, err := s.Read(ctx); err != nil || got != code {
+		t.Fatalf("read %+v, %v", got, err)
+	}
+	b.Close()
+	if err := s.Enable(true); !errors.Is(err, uartscan.ErrClosed) {
+		t.Fatalf("scanner still open after Board.Close: %v", err)
 	}
 }
 

@@ -2,11 +2,13 @@ package board
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/shoukuan/pos/drivers/console"
 	"github.com/shoukuan/pos/drivers/fake"
+	"github.com/shoukuan/pos/drivers/uartscan"
 	"github.com/shoukuan/pos/hal"
 )
 
@@ -29,6 +31,7 @@ type Board struct {
 	Devices hal.Devices
 	Fakes   Fakes
 	Console *console.Console // nil when headless or not a console board
+	closers []io.Closer      // real drivers, stopped by Close
 }
 
 // Fakes are the fake devices of the board, nil where a real driver sits.
@@ -42,8 +45,13 @@ type Fakes struct {
 }
 
 // Open starts the drivers of a board.
-func Open(d *Desc, env Env) (*Board, error) {
+func Open(d *Desc, env Env) (_ *Board, err error) {
 	b := &Board{Desc: d}
+	defer func() {
+		if err != nil {
+			b.Close() // drivers opened before the failure hold ports
+		}
+	}()
 	f := &b.Fakes
 	dev := &b.Devices
 
@@ -55,6 +63,17 @@ func Open(d *Desc, env Env) (*Board, error) {
 		}
 		f.Scanner = fake.NewScanner(dir)
 		dev.Scanner = f.Scanner
+	case "uart":
+		cfg, err := d.Scanner.uartConfig()
+		if err != nil {
+			return nil, fmt.Errorf("board %s: %w", d.Name, err)
+		}
+		s, err := uartscan.Open(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("board %s: scanner.port: %w", d.Name, err)
+		}
+		b.closers = append(b.closers, s)
+		dev.Scanner = s
 	}
 	switch d.CardReader.Driver {
 	case "fake":
@@ -122,5 +141,8 @@ func Open(d *Desc, env Env) (*Board, error) {
 func (b *Board) Close() {
 	if b.Console != nil {
 		b.Console.Close()
+	}
+	for _, c := range b.closers {
+		c.Close()
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"sync"
 	"time"
 
@@ -70,6 +71,10 @@ func Open(c Config) (*Scanner, error) {
 		Size: set.framing.DataBits, Parity: set.framing.Parity, StopBits: set.framing.StopBits,
 	})
 	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) { // already names the port
+			return nil, fmt.Errorf("uartscan: %w", err)
+		}
 		return nil, fmt.Errorf("uartscan: open %s: %w", set.Port, err)
 	}
 	s := &Scanner{set: set, port: port, framer: fr, wake: make(chan struct{}), done: make(chan struct{})}
