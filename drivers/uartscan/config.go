@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/tarm/serial"
 )
 
 // Honeywell serial trigger commands (SYN 'T' CR / SYN 'U' CR), the
@@ -60,9 +58,9 @@ func CheckBaud(rate int) error {
 
 // Framing is a parsed framing string.
 type Framing struct {
-	DataBits byte
-	Parity   serial.Parity
-	StopBits serial.StopBits
+	DataBits byte // 5-8
+	Parity   byte // 'N', 'E' or 'O'
+	StopBits byte // 1 or 2
 }
 
 func (f Framing) String() string {
@@ -77,7 +75,7 @@ func ParseFraming(s string) (Framing, error) {
 	if len(u) != 3 || u[0] < '5' || u[0] > '8' || !strings.ContainsRune("NEO", rune(u[1])) || (u[2] != '1' && u[2] != '2') {
 		return Framing{}, fmt.Errorf("want data bits 5-8, parity N, E or O, stop bits 1 or 2 (e.g. 8N1, 7E1)")
 	}
-	return Framing{DataBits: u[0] - '0', Parity: serial.Parity(u[1]), StopBits: serial.StopBits(u[2] - '0')}, nil
+	return Framing{DataBits: u[0] - '0', Parity: u[1], StopBits: u[2] - '0'}, nil
 }
 
 // ParseSuffix turns a suffix name into the bytes that end a line.

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/shoukuan/pos/hal"
-	"github.com/tarm/serial"
 )
 
 // ErrClosed is returned after Close.
@@ -66,10 +65,7 @@ func Open(c Config) (*Scanner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("uartscan: %w", err)
 	}
-	port, err := serial.OpenPort(&serial.Config{
-		Name: set.Port, Baud: set.Baud, ReadTimeout: set.ReadTimeout,
-		Size: set.framing.DataBits, Parity: set.framing.Parity, StopBits: set.framing.StopBits,
-	})
+	port, err := openPort(set)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) { // already names the port
