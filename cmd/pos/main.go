@@ -29,6 +29,7 @@ commands:
   scenario   run scenario scripts headless         pos scenario testdata/scenarios/*.txt
   selftest   test every device of a board          pos selftest --board sim
   board      check a board description             pos board check FILE | pos board list
+  decode     read QR/Code 128 in image files       pos decode [--json] IMAGE...
   version    print version, commit and platform
 
 Run "pos COMMAND -h" for the flags of a command.
@@ -53,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdSelfTest(args, stdout, stderr)
 	case "board":
 		err = cmdBoard(args, stdout, stderr)
+	case "decode":
+		return cmdDecode(args, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "pos %s commit %s %s/%s %s\n", version, commit, runtime.GOOS, runtime.GOARCH, runtime.Version())
 	case "help", "-h", "--help":
