@@ -59,6 +59,13 @@ type Scanner struct {
 	ReadTimeoutMS int    `json:"read_timeout_ms"` // bounds each port read, hence Close (200)
 	MaxLen        int    `json:"max_len"`         // longest code in bytes (512)
 	AIMIDs        bool   `json:"aim_ids"`         // the module prefixes AIM symbology identifiers
+
+	// camera: a V4L2 camera, or frames from image files (see drivers/camera)
+	Device string `json:"device"` // e.g. /dev/video0
+	Width  int    `json:"width"`  // frame size asked for (default 640x480)
+	Height int    `json:"height"`
+	Format string `json:"format"` // yuyv (default) or grey
+	Frames string `json:"frames"` // instead of a device: directory of PNG/JPEG frames, played in a loop
 }
 
 // uartConfig checks the uart scanner fields, naming the one at fault, and
@@ -138,7 +145,7 @@ type Printer struct {
 var knownDrivers = map[string][]string{
 	"display":     {"console", "memory"},
 	"keypad":      {"console", "fake"},
-	"scanner":     {"fake", "none", "uart"},
+	"scanner":     {"fake", "none", "uart", "camera"},
 	"card_reader": {"fake", "none"},
 	"printer":     {"fake", "none"},
 	"indicator":   {"fake", "none"},
@@ -233,6 +240,13 @@ func (d *Desc) Validate() error {
 		}
 	} else if f := d.Scanner.uartField(); f != "" {
 		return fmt.Errorf("scanner.%s: only the uart driver takes it", f)
+	}
+	if d.Scanner.Driver == "camera" {
+		if _, err := d.Scanner.cameraConfig(); err != nil {
+			return err
+		}
+	} else if f := d.Scanner.cameraField(); f != "" {
+		return fmt.Errorf("scanner.%s: only the camera driver takes it", f)
 	}
 	if d.CardReader.Driver == "fake" && d.CardReader.Cards == "" {
 		return errors.New("card_reader.cards: the fake card reader needs a directory of card profiles")

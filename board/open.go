@@ -74,6 +74,13 @@ func Open(d *Desc, env Env) (_ *Board, err error) {
 		}
 		b.closers = append(b.closers, s)
 		dev.Scanner = s
+	case "camera":
+		s, err := d.Scanner.openCamera(env.Assets)
+		if err != nil {
+			return nil, fmt.Errorf("board %s: %w", d.Name, err)
+		}
+		b.closers = append(b.closers, s)
+		dev.Scanner = s
 	}
 	switch d.CardReader.Driver {
 	case "fake":
