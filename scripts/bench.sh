@@ -22,6 +22,14 @@ grep -h cold_start "$tmp"/first.* | awk '{print $3}' | median cold_start_first_b
 grep -h cold_start "$tmp"/restart.* | awk '{print $3}' | median cold_start_to_signin ms
 grep -h rss_after_start "$tmp"/first.* | awk '{print $3}' | median rss_after_first_boot KiB
 grep -h rss_after_start "$tmp"/restart.* | awk '{print $3}' | median rss_after_start KiB
+# Camera decode on the zxing blackbox photos (kept outside the repository,
+# ../shared/benchdata): QR and Code 128 read with exactly the expected
+# text, false reads, decode time per 640x480 frame (file decoding excluded).
+if [ -d "${POS_BENCHDATA:=../shared/benchdata}/zxing-blackbox" ]; then
+	POS_BENCHDATA=$(cd "$POS_BENCHDATA" && pwd) go test -count=1 -run '^TestBlackboxReport$' -v ./drivers/imagescan | grep '^BENCH' || echo 'bench: the decode report failed' >&2
+else
+	echo "bench: no $POS_BENCHDATA/zxing-blackbox, no decode figures" >&2
+fi
 gobench() { go test -run '^$' -bench "$1" -benchtime "$2" "$3" 2>/dev/null; }
 {
 	gobench SignIn 20x ./app/operator
