@@ -12,4 +12,7 @@ var (
 	ErrDisconnected = errors.New("device disconnected")
 	ErrNoDevice     = errors.New("no such device on this board")
 	ErrDisabled     = errors.New("device not armed")
+	// ErrBadRead: the device works but what it read was unusable (a
+	// garbled scan, noise on the line); the next read may be fine.
+	ErrBadRead = errors.New("unreadable input")
 )

@@ -236,6 +236,16 @@ func (t *Terminal) onCard(c hal.Card) {
 // deviceFailed logs a device read error and waits before the next try so a
 // dead device does not spin. It reports whether to stop.
 func (t *Terminal) deviceFailed(ctx context.Context, dev string, err error) bool {
+	if errors.Is(err, hal.ErrBadRead) {
+		// A garbled scan: the cashier scans again at once, no pause.
+		t.log.Info("unreadable input", "device", dev, "err", err)
+		t.post(func() {
+			if t.dev.Indicator != nil {
+				t.dev.Indicator.Beep(hal.BeepError)
+			}
+		})
+		return ctx.Err() != nil
+	}
 	t.log.Warn("device read failed", "device", dev, "err", err)
 	select {
 	case <-ctx.Done():

@@ -2,7 +2,6 @@ package uartscan
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"time"
 	"unicode"
@@ -12,7 +11,7 @@ import (
 )
 
 // ErrBadLine is wrapped by every rejected line; the *BadLineError says why.
-var ErrBadLine = errors.New("bad scanner line")
+var ErrBadLine = fmt.Errorf("bad scanner line: %w", hal.ErrBadRead)
 
 // Why a line was rejected.
 const (
