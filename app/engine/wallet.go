@@ -369,10 +369,16 @@ func (e *Engine) walletOutcome(t *Txn, status Status, r HostReply) error {
 	if method == MethodQR && r.Wallet.IsWallet() && r.Wallet != MethodQR && status == StatusApproved {
 		method = r.Wallet
 	}
+	// The discount rate is the paying wallet's, known only now for a
+	// merchant-presented order.
+	fee := t.FeeFen
+	if t.Kind == KindSale {
+		fee = e.Fee(method, t.AmountFen)
+	}
 	if _, err := tx.Exec(`UPDATE txns SET status = ?, method = ?, resp_code = ?, rrn = ?, auth_code = ?, host_date = ?, host_time = ?,
 		buyer = ?, trade_no = ?, install_fee_fen = ?, fee_fen = ?, updated = ? WHERE id = ?`,
 		status, method, r.Code, r.RRN, r.AuthCode, r.Date, r.Time, r.Buyer, r.TradeNo, r.InstallFeeFen,
-		feeIf(t.Kind == KindSale, e.Fee(method, t.AmountFen)), e.now().Unix(), t.ID); err != nil {
+		fee, e.now().Unix(), t.ID); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(`DELETE FROM wallet_open WHERE txn_id = ?`, t.ID); err != nil {
@@ -395,17 +401,8 @@ func (e *Engine) walletOutcome(t *Txn, status Status, r HostReply) error {
 	}
 	t.Status, t.Method, t.RespCode, t.RRN, t.AuthCode, t.HostDate, t.HostTime = status, method, r.Code, r.RRN, r.AuthCode, r.Date, r.Time
 	t.Buyer, t.TradeNo, t.InstallFeeFen = r.Buyer, r.TradeNo, r.InstallFeeFen
-	if t.Kind == KindSale {
-		t.FeeFen = e.Fee(method, t.AmountFen)
-	}
+	t.FeeFen = fee
 	return nil
-}
-
-func feeIf(ok bool, fee int64) int64 {
-	if ok {
-		return fee
-	}
-	return 0
 }
 
 // WalletRefund returns money for a wallet payment found by its order
@@ -502,7 +499,7 @@ func (e *Engine) resolveWallets(ctx context.Context) ([]Recovered, error) {
 				return done, fmt.Errorf("%w: refund %s: %v", ErrWalletOpen, t.OrderNo, err)
 			}
 			res, err = e.walletFinal(&t, r)
-			if err != nil && !isDecline(err) {
+			if !final(err) {
 				return done, err
 			}
 		} else {
@@ -510,18 +507,12 @@ func (e *Engine) resolveWallets(ctx context.Context) ([]Recovered, error) {
 			settled := false
 			if err == nil {
 				res, settled, err = e.settleByStatus(&t, r)
-				if settled && err != nil && !errors.Is(err, ErrCancelled) && !isDecline(err) {
-					return done, err
-				}
 			}
 			if !settled {
 				res, err = e.giveUp(ctx, &t)
-				if errors.Is(err, ErrWalletOpen) {
-					return done, err
-				}
-				if err != nil && !errors.Is(err, ErrCancelled) && !isDecline(err) {
-					return done, err
-				}
+			}
+			if !final(err) {
+				return done, err
 			}
 		}
 		e.log.Info("wallet order resolved", "order", res.Txn.OrderNo, "status", res.Txn.Status)
@@ -537,9 +528,11 @@ func transient(code string) bool {
 	return code == "96" || code == "91" || code == "98" || code == CodeRetry
 }
 
-func isDecline(err error) bool {
+// final reports whether a wallet flow's error still means the order
+// ended with its outcome recorded: approved, declined or cancelled.
+func final(err error) bool {
 	var d *DeclinedError
-	return errors.As(err, &d)
+	return err == nil || errors.Is(err, ErrCancelled) || errors.As(err, &d)
 }
 
 // OpenWalletOrders is the number of wallet orders whose outcome is unknown.
@@ -572,7 +565,7 @@ func (e *Engine) OrderStatus(ctx context.Context, orderNo string) (Txn, string, 
 	}
 	if t.Status == StatusPending {
 		if res, done, err := e.settleByStatus(&t, r); done {
-			if err != nil && !errors.Is(err, ErrCancelled) && !isDecline(err) {
+			if !final(err) {
 				return t, r.OrderStatus, err
 			}
 			t = res.Txn

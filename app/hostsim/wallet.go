@@ -288,15 +288,14 @@ func (s *Server) walletPay(tx *sql.Tx, req *request, t iso8583.TLV) (*iso8583.Me
 	if !ok {
 		return finReply(req, rcInvalidTxn), nil
 	}
-	o = order{no: no, tid: req.tid, batch: req.batch, stan: req.stan, presented: "customer", wallet: t[iso8583.TagWallet],
-		code: t[iso8583.TagPayCode], amount: amount, periods: periods, sellerPct: sellerPct, status: OrderNotPaid}
-	if _, err := tx.Exec(`INSERT INTO orders(order_no, tid, batch, stan, presented, wallet, code, amount_fen, periods, seller_pct, status, trade_no)
-		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, o.no, o.tid, o.batch, o.stan, o.presented, o.wallet, o.code, o.amount, o.periods, o.sellerPct, o.status,
-		req.now.Format("20060102")+fmt.Sprintf("%08d", req.now.UnixNano()%1e8)); err != nil {
+	trade, err := newTradeNo(tx, req)
+	if err != nil {
 		return nil, err
 	}
-	o, _, err = getOrder(tx, no)
-	if err != nil {
+	o = order{no: no, tid: req.tid, batch: req.batch, stan: req.stan, presented: "customer", wallet: t[iso8583.TagWallet],
+		code: t[iso8583.TagPayCode], amount: amount, periods: periods, sellerPct: sellerPct, status: OrderNotPaid, tradeNo: trade}
+	if _, err := tx.Exec(`INSERT INTO orders(order_no, tid, batch, stan, presented, wallet, code, amount_fen, periods, seller_pct, status, trade_no)
+		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, o.no, o.tid, o.batch, o.stan, o.presented, o.wallet, o.code, o.amount, o.periods, o.sellerPct, o.status, o.tradeNo); err != nil {
 		return nil, err
 	}
 	code, err := s.charge(tx, req, &o)
@@ -346,9 +345,6 @@ func (s *Server) paidReply(tx *sql.Tx, req *request, o *order) (*iso8583.Message
 	if ok {
 		r.Set(37, rec.rrn)
 		r.Set(38, rec.auth)
-	}
-	if req.kind == kindWalletQuery {
-		r.Unset(4)
 	}
 	return r, nil
 }
@@ -446,6 +442,15 @@ func (s *Server) settleOrder(tx *sql.Tx, req *request, o *order, a *WalletAccoun
 	return setOrder(tx, o)
 }
 
+// newTradeNo is the wallet's own number for an order: date + sequence.
+func newTradeNo(tx *sql.Tx, req *request) (string, error) {
+	seq, err := nextCounter(tx, "trade")
+	if err != nil {
+		return "", err
+	}
+	return req.now.Format("20060102") + fmt.Sprintf("%08d", seq), nil
+}
+
 func (s *Server) precreate(tx *sql.Tx, req *request, t iso8583.TLV) (*iso8583.Message, error) {
 	no := t[iso8583.TagOrderNo]
 	o, found, err := getOrder(tx, no)
@@ -460,11 +465,10 @@ func (s *Server) precreate(tx *sql.Tx, req *request, t iso8583.TLV) (*iso8583.Me
 	if !ok || periods > 0 && wallet != "alipay" {
 		return finReply(req, rcInvalidTxn), nil
 	}
-	seq, err := nextCounter(tx, "qr")
+	trade, err := newTradeNo(tx, req)
 	if err != nil {
 		return nil, err
 	}
-	trade := req.now.Format("20060102") + fmt.Sprintf("%08d", seq)
 	host := map[string]string{"alipay": "qr.alipay.com/bax", "wechat": "wxpay.example/q/", "unionpay_qr": "qr.95516.com/00010000/"}[wallet]
 	if host == "" {
 		host = "pay.hostsim.example/qr/"
@@ -518,11 +522,7 @@ func (s *Server) walletQuery(tx *sql.Tx, req *request, t iso8583.TLV) (*iso8583.
 	if o.status == OrderPaid || o.status == OrderRefunded {
 		return s.paidReply(tx, req, &o)
 	}
-	r, err := walletReply(req, rcApproved, &o, iso8583.TLV{iso8583.TagStatus: o.status})
-	if r != nil {
-		r.Unset(4)
-	}
-	return r, err
+	return walletReply(req, rcApproved, &o, iso8583.TLV{iso8583.TagStatus: o.status})
 }
 
 // walletCancel is cancel (customer-presented: a paid order is refunded in

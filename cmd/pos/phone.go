@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
 	"github.com/shoukuan/pos/app/hostsim"
 	"github.com/shoukuan/pos/drivers/console"
 	"github.com/shoukuan/pos/drivers/imagescan"
+	"github.com/shoukuan/pos/hal"
 )
 
 // phonePanel is the customer's phone in the simulator: it reads the QR on
@@ -64,16 +66,22 @@ func (p *phonePanel) pay(code string) string {
 	if *p.console == nil {
 		return "no screen"
 	}
-	pic := (*p.console).Picture()
+	if err := payShownQR(p.sim, (*p.console).Picture(), code); err != nil {
+		return err.Error()
+	}
+	return "paid; the terminal sees it at its next query"
+}
+
+// payShownQR is the customer's phone: it reads the picture on the
+// terminal's display as a camera would and pays the order behind it from
+// the wallet of code.
+func payShownQR(sim *hostsim.Server, pic *hal.Bitmap, code string) error {
 	if pic == nil {
-		return "no QR on the terminal's screen"
+		return errors.New("the display shows no QR code")
 	}
 	qr, err := imagescan.NewDecoder().Decode(pic.Gray(4, 2))
 	if err != nil {
-		return "the phone cannot read the QR: " + err.Error()
+		return fmt.Errorf("the QR on the display does not decode: %w", err)
 	}
-	if err := p.sim.CustomerPays(qr.Text, code); err != nil {
-		return "not paid: " + err.Error()
-	}
-	return "paid; the terminal sees it at its next query"
+	return sim.CustomerPays(qr.Text, code)
 }

@@ -310,20 +310,11 @@ func (r *rig) CustomerPays(image string) error {
 	if r.st.sim == nil {
 		return errors.New("no in-process host simulator (host.in_process is off)")
 	}
-	shown := r.b.Fakes.Display.PictureImage(4)
-	if shown == nil {
-		return errors.New("the display shows no QR code")
-	}
-	// The phone reads the screen: decode the display as an image.
-	qr, err := imagescan.NewDecoder().Decode(shown)
-	if err != nil {
-		return fmt.Errorf("the QR on the display does not decode: %w", err)
-	}
 	code, err := r.codeOf(image)
 	if err != nil {
 		return err
 	}
-	return r.st.sim.CustomerPays(qr.Text, code)
+	return payShownQR(r.st.sim, r.b.Fakes.Display.Picture(), code)
 }
 
 // Restart stops the terminal cleanly and starts it again on the same data

@@ -1,7 +1,6 @@
 package fake
 
 import (
-	"image"
 	"strings"
 	"sync"
 
@@ -19,7 +18,7 @@ type Display struct {
 	picture    *hal.Bitmap
 }
 
-// ShowPicture keeps the picture for Picture and PictureImage.
+// ShowPicture keeps the picture for Picture.
 func (d *Display) ShowPicture(b *hal.Bitmap) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -31,16 +30,6 @@ func (d *Display) Picture() *hal.Bitmap {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.picture
-}
-
-// PictureImage renders the picture as the LCD would, scale pixels per
-// module on a white margin, so a test can read it back with a decoder.
-func (d *Display) PictureImage(scale int) *image.Gray {
-	b := d.Picture()
-	if b == nil {
-		return nil
-	}
-	return b.Gray(scale, 2)
 }
 
 type cell struct {
