@@ -297,7 +297,11 @@ func (s *payWait) update(t *Terminal, left time.Duration, qr string) {
 			doc := hal.Document{Title: "qr " + qr, Elements: []hal.Element{
 				hal.Text(t.tr(mScanToPay)), {Kind: hal.KindText, Text: ui.Yuan(s.fen), Style: hal.TextStyle{Bold: true, Size: hal.SizeDouble}},
 				{Kind: hal.KindQR, Text: qr}, {Kind: hal.KindCut}}}
-			go t.dev.Printer.Print(context.Background(), doc)
+			go func() {
+				if err := t.dev.Printer.Print(context.Background(), doc); err != nil {
+					t.log.Warn("QR slip not printed", "err", err)
+				}
+			}()
 		}
 	}
 }
