@@ -20,7 +20,9 @@ func checkChars(k Kind, v []byte) int {
 		case KindN:
 			ok = '0' <= c && c <= '9'
 		case KindZ:
-			ok = '0' <= c && c <= '9' || c == '='
+			// Digits and '=' (nibble D); A-C, E, F only appear in track
+			// data encrypted under the TDK.
+			ok = '0' <= c && c <= '9' || c == '=' || 'A' <= c && c <= 'C' || c == 'E' || c == 'F'
 		case KindAN:
 			ok = '0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || c == ' '
 		case KindANS:
@@ -42,7 +44,7 @@ func charRule(k Kind) string {
 	case KindN:
 		return "not a digit"
 	case KindZ:
-		return "not a digit or '='"
+		return "not track data (a digit, '=' or A-C, E, F)"
 	case KindAN:
 		return "not a letter, digit or space"
 	case KindANS:
@@ -51,10 +53,14 @@ func charRule(k Kind) string {
 	return "a control character"
 }
 
-// nibble maps a checked character to its BCD nibble ('=' is D in track data).
+// nibble maps a checked character to its BCD nibble ('=' is D in track
+// data, and encrypted track data uses the other hex letters).
 func nibble(c byte) byte {
-	if c == '=' {
+	switch {
+	case c == '=':
 		return 0xD
+	case c >= 'A':
+		return c - 'A' + 0xA
 	}
 	return c - '0'
 }
@@ -110,6 +116,8 @@ func decodeBCD(src []byte, count int, a Align, z bool) ([]byte, int, error) {
 			out = append(out, '0'+nb)
 		case z && nb == 0xD:
 			out = append(out, '=')
+		case z:
+			out = append(out, 'A'+nb-0xA)
 		default:
 			return nil, i / 2, detailf(ErrBadNibble, "nibble 0x%X is not a digit", nb)
 		}

@@ -180,9 +180,18 @@ func TestTrack2EqualsNibble(t *testing.T) {
 	if v, _ := m.Get(35); v != "1234=5678" {
 		t.Fatalf("track 2 decoded wrong (len %d)", len(v))
 	}
-	// D is the only letter nibble allowed in z, and only in z.
-	_, err = CUP.Unpack(unhex(t, "0200 0000000020000000 09 1234 E567 80"))
-	assertUnpackErr(t, err, ErrBadNibble, 35, 13)
+	// Letter nibbles appear only in z: D as '=', the others in track data
+	// encrypted under the TDK; n refuses them all.
+	m, err = CUP.Unpack(unhex(t, "0200 0000000020000000 09 1234 E567 80"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := m.Get(35); v != "1234E5678" {
+		t.Fatalf("encrypted track 2 decoded as %q", v)
+	}
+	if b, err := CUP.Pack(m); err != nil || !bytes.Equal(b, unhex(t, "0200 0000000020000000 09 1234 E567 80")) {
+		t.Fatalf("encrypted track 2 packs back as %X, %v", b, err)
+	}
 	_, err = CUP.Unpack(unhex(t, "0200 4000000000000000 04 12D4"))
 	assertUnpackErr(t, err, ErrBadNibble, 2, 12)
 }
@@ -248,7 +257,7 @@ func TestPackValidation(t *testing.T) {
 		{"LLVAR n over max", msg("0200", 2, long(20)), ErrTooLong, 2, "field 2: want at most 19 digits, got 20"},
 		{"LLVAR n non-digit", msg("0200", 32, "12-4"), ErrBadChar, 32, "field 32: character 3 is not a digit"},
 		{"z over max", msg("0200", 35, long(38)), ErrTooLong, 35, "field 35: want at most 37 characters, got 38"},
-		{"z letter", msg("0200", 35, "1234D5678"), ErrBadChar, 35, "field 35: character 5 is not a digit or '='"},
+		{"z letter", msg("0200", 35, "1234D5678"), ErrBadChar, 35, "field 35: character 5 is not track data (a digit, '=' or A-C, E, F)"},
 		{"LLLVAR z over max", msg("0200", 36, long(105)), ErrTooLong, 36, "field 36: want at most 104 characters, got 105"},
 		{"an symbol", msg("0210", 39, "0!"), ErrBadChar, 39, "field 39: character 2 is not a letter, digit or space"},
 		{"an fixed length", msg("0210", 37, "123"), ErrLength, 37, "field 37: want 12 characters, got 3"},

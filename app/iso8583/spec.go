@@ -11,7 +11,8 @@ type Kind uint8
 const (
 	// KindN: decimal digits, packed BCD (two digits a byte).
 	KindN Kind = iota + 1
-	// KindZ: track data, digits and '=' packed as BCD with '=' as nibble D.
+	// KindZ: track data, digits and '=' packed as BCD with '=' as nibble D (A-C, E, F
+	// when encrypted under the TDK).
 	KindZ
 	// KindAN: letters, digits and space, one ASCII byte each. Space is
 	// allowed because hosts pad an fields (e.g. auth code) with it.
