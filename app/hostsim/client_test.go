@@ -303,7 +303,18 @@ func (c *client) cardFields(m *iso8583.Message, k card) {
 	m.Set(22, "051")
 	m.Set(25, "00")
 	t2 := k.pan + "=" + k.expiry + "220" + strings.Repeat("0", 10)
-	m.Set(35, t2[:min(len(t2), 37)])
+	t2 = t2[:min(len(t2), 37)]
+	sec := "2600000000000000"
+	if c.keys.TDK != nil {
+		// Given a track key, the track goes encrypted, as the host demands.
+		enc, err := seckey.EncryptTrack(c.keys.TDK, t2)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		t2, sec = enc, "2610000000000000"
+		m.Set(53, sec)
+	}
+	m.Set(35, t2)
 	m.Set(49, "156")
 	if k.pin != "" {
 		blk, err := seckey.PINBlock(c.keys.PIK, k.pin, k.pan)
@@ -313,7 +324,7 @@ func (c *client) cardFields(m *iso8583.Message, k card) {
 		m.Set(22, "051")
 		m.Set(26, "12")
 		m.SetBytes(52, blk)
-		m.Set(53, "2600000000000000")
+		m.Set(53, sec)
 	}
 }
 

@@ -39,6 +39,11 @@ const (
 // processing the request.
 func Decline(code string) Fault { return Fault("decline:" + code) }
 
+// Answer is the fault "answer:NN": process the request (the money moves),
+// then reply with response code NN, as an acquirer does whose issuer or
+// wallet answered late or with a system error.
+func Answer(code string) Fault { return Fault("answer:" + code) }
+
 // FaultDelay is how long the Delay fault holds the reply. It is read when
 // a fault is injected (Inject, SetRandomFaults), not while serving, so a
 // test may change it between runs without racing the server.
@@ -50,6 +55,12 @@ func (f Fault) declineCode() (string, bool) {
 	return c, ok
 }
 
+// answerCode returns NN of "answer:NN".
+func (f Fault) answerCode() (string, bool) {
+	c, ok := strings.CutPrefix(string(f), "answer:")
+	return c, ok
+}
+
 // ParseFault checks a fault name as written on the command line.
 func ParseFault(s string) (Fault, error) {
 	f := Fault(strings.TrimSpace(s))
@@ -57,13 +68,31 @@ func ParseFault(s string) (Fault, error) {
 	case Delay, DropBefore, DropAfter, Disconnect, Garbage, BadMAC, Duplicate, Late, SignOnAgain:
 		return f, nil
 	}
-	if c, ok := f.declineCode(); ok {
+	c, ok := f.declineCode()
+	if !ok {
+		c, ok = f.answerCode()
+	}
+	if ok {
 		if len(c) == 2 && isAN(c) {
 			return f, nil
 		}
 		return "", fmt.Errorf("hostsim: fault %q: response code must be 2 letters or digits", s)
 	}
-	return "", fmt.Errorf("hostsim: unknown fault %q (want delay, drop-before, drop-after, disconnect, garbage, bad-mac, duplicate, late, signon-again or decline:NN)", s)
+	return "", fmt.Errorf("hostsim: unknown fault %q (want delay, drop-before, drop-after, disconnect, garbage, bad-mac, duplicate, late, signon-again, decline:NN or answer:NN)", s)
+}
+
+// Kinds are the request kinds a fault can be aimed at.
+var Kinds = []string{kindSale, kindVoid, kindRefund, kindBalance, kindReversal, kindSettle, kindUpload, kindSignOn, kindEcho, kindSignOff,
+	kindWalletPay, kindWalletQuery, kindWalletCancel, kindPrecreate, kindWalletClose, kindWalletRefund}
+
+// ParseKind checks a request kind as a scenario or the command line names it.
+func ParseKind(s string) (string, error) {
+	for _, k := range Kinds {
+		if s == k {
+			return k, nil
+		}
+	}
+	return "", fmt.Errorf("hostsim: unknown request kind %q (want one of %s)", s, strings.Join(Kinds, ", "))
 }
 
 func isAN(s string) bool {
@@ -77,8 +106,7 @@ func isAN(s string) bool {
 }
 
 // FaultMatch selects the requests a fault applies to. Empty MTI or Kind
-// match anything. Kind is one of "sale", "void", "refund", "balance",
-// "reversal", "settle", "upload", "signon", "echo", "signoff".
+// match anything. Kind is one of Kinds.
 type FaultMatch struct {
 	MTI  string
 	Kind string
@@ -96,11 +124,16 @@ type injected struct {
 
 // Inject queues a fault for the next requests matching match. Faults are
 // tried in the order injected; the first that matches is used. An
-// invalid fault is logged and ignored.
-func (s *Server) Inject(match FaultMatch, f Fault) {
+// invalid fault or kind is refused: a test that meant a fault must not
+// pass without it.
+func (s *Server) Inject(match FaultMatch, f Fault) error {
 	if _, err := ParseFault(string(f)); err != nil {
-		s.log.Warn("hostsim: fault ignored", "err", err)
-		return
+		return err
+	}
+	if match.Kind != "" {
+		if _, err := ParseKind(match.Kind); err != nil {
+			return err
+		}
 	}
 	left := match.Count
 	if left == 0 {
@@ -109,18 +142,18 @@ func (s *Server) Inject(match FaultMatch, f Fault) {
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
 	s.injected = append(s.injected, &injected{match: match, fault: f, left: left, delay: FaultDelay})
+	return nil
 }
 
 // SetRandomFaults gives each request, with probability p, a fault drawn
 // from faults. The draws come from a generator seeded with seed, so the
-// same sequence of requests meets the same faults. Invalid faults are
-// dropped (and logged).
-func (s *Server) SetRandomFaults(p float64, faults []Fault, seed int64) {
+// same sequence of requests meets the same faults. An invalid fault is
+// refused and nothing changes.
+func (s *Server) SetRandomFaults(p float64, faults []Fault, seed int64) error {
 	var ok []Fault
 	for _, f := range faults {
 		if _, err := ParseFault(string(f)); err != nil {
-			s.log.Warn("hostsim: fault ignored", "err", err)
-			continue
+			return err
 		}
 		ok = append(ok, f)
 	}
@@ -130,6 +163,15 @@ func (s *Server) SetRandomFaults(p float64, faults []Fault, seed int64) {
 	s.randFaults = ok
 	s.randDelay = FaultDelay
 	s.rng = rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15))
+	return nil
+}
+
+// Requests counts the requests of a kind the host has received, so a test
+// can wait until a terminal is in the middle of one.
+func (s *Server) Requests(kind string) int {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	return s.seen[kind]
 }
 
 // ClearFaults removes injected and random faults.
@@ -146,6 +188,10 @@ func (s *Server) ClearFaults() {
 func (s *Server) pickFault(mti, kind string) (Fault, time.Duration) {
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
+	if s.seen == nil {
+		s.seen = map[string]int{}
+	}
+	s.seen[kind]++
 	for i, in := range s.injected {
 		if (in.match.MTI != "" && in.match.MTI != mti) || (in.match.Kind != "" && in.match.Kind != kind) {
 			continue

@@ -204,11 +204,35 @@ func TestFaultDecline(t *testing.T) {
 	}
 }
 
+// TestFaultAnswer: answer:NN does the work (the money moves), then says NN.
+func TestFaultAnswer(t *testing.T) {
+	f, c := signedOn(t)
+	if err := f.s.Inject(FaultMatch{Kind: "sale"}, Answer("96")); err != nil {
+		t.Fatal(err)
+	}
+	r := c.do(c.saleMsg(credit, 250), true)
+	if code(r) != rcSystemError {
+		t.Fatalf("answer:96: code %s", code(r))
+	}
+	checkCharges(t, f.s, panCredit, 1, 250)
+	if n := f.s.Requests("sale"); n != 1 {
+		t.Fatalf("%d sales counted", n)
+	}
+}
+
 func TestFaultMatchingAndClear(t *testing.T) {
 	f, c := signedOn(t)
 	f.s.Inject(FaultMatch{Kind: "refund", Count: -1}, DropBefore)
 	f.s.Inject(FaultMatch{MTI: "0500"}, Decline("96"))
-	f.s.Inject(FaultMatch{}, Fault("no-such-fault")) // ignored
+	if err := f.s.Inject(FaultMatch{}, Fault("no-such-fault")); err == nil {
+		t.Fatal("an unknown fault was accepted")
+	}
+	if err := f.s.Inject(FaultMatch{Kind: "wallet_pay"}, DropAfter); err == nil {
+		t.Fatal("an unknown kind was accepted")
+	}
+	if err := f.s.SetRandomFaults(0.1, []Fault{"decline:XYZ"}, 1); err == nil {
+		t.Fatal("a bad random fault was accepted")
+	}
 	sale := c.saleMsg(credit, 100)
 	sr := c.do(sale, true) // not a refund: untouched
 	for i := 0; i < 3; i++ {

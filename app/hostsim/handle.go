@@ -109,6 +109,28 @@ func parseRequest(m *iso8583.Message, body []byte, now time.Time) *request {
 	return r
 }
 
+// openTrack decrypts track 2 when field 53 says it was encrypted under
+// the terminal's TDK; false means it cannot be read.
+func (r *request) openTrack() bool {
+	sec, ok := r.m.Get(53)
+	if !ok || len(sec) < 3 || sec[2] != '1' {
+		// Once the acquirer has issued a track key it takes no clear
+		// track: a terminal that sends one is broken or tampered with.
+		_, hasTrack := r.m.Get(35)
+		return !hasTrack || r.keys.TDK == nil
+	}
+	t2, ok := r.m.Get(35)
+	if !ok || r.keys.TDK == nil {
+		return false
+	}
+	clearT2, err := seckey.DecryptTrack(r.keys.TDK, t2)
+	if err != nil {
+		return false
+	}
+	r.m.Set(35, clearT2)
+	return true
+}
+
 // macked reports whether the doc requires field 64 on this request: all
 // but sign-on, echo and sign-off.
 func (r *request) macked() bool {
@@ -222,6 +244,12 @@ func (s *Server) handle(f iso8583.Frame) (outcome, error) {
 		reply, mak = s.declineUnprocessed(req, code)
 	} else {
 		reply, mak = s.process(req)
+		if code, ok := fault.answerCode(); ok {
+			// Done, but answered with another code: the reply keeps
+			// its fields (and a fresh MAC) and only field 39 lies.
+			reply = reply.Clone()
+			reply.Set(39, code)
+		}
 	}
 	code, _ := reply.Get(39)
 	s.log.Info("hostsim: handled", "kind", req.kind, "tid", req.tid, "stan", req.stan, "code", code, "fault", string(fault))
@@ -382,6 +410,9 @@ func (s *Server) process(req *request) (*iso8583.Message, seckey.Key) {
 			return newReply(req, rcMACError), nil
 		}
 		req.keys, mak = keys, keys.MAK
+		if !req.openTrack() {
+			return finReply(req, rcInvalidTxn), mak
+		}
 	}
 
 	var digest []byte

@@ -56,6 +56,15 @@ func TestSignOnDeliversKeys(t *testing.T) {
 				if rep := c.do(c.saleMsg(debit, 100), true); code(rep) != rcApproved {
 					t.Fatalf("sale after sign-on: %s", code(rep))
 				}
+				if mode == seckey.DoubleWithTDK {
+					// A clear track from a terminal holding a track key is refused.
+					clearSale := c.saleMsg(debit, 100)
+					clearSale.Set(35, debit.pan+"=30122200000000000")
+					clearSale.Set(53, "2600000000000000")
+					if rep := c.do(clearSale, true); code(rep) != rcInvalidTxn {
+						t.Fatalf("clear track after a TDK: %s", code(rep))
+					}
+				}
 				// A second sign-on replaces the keys.
 				old := c.keys
 				c.signOn(mode)

@@ -22,15 +22,16 @@ var ErrNoRecord = errors.New("hostsim: no such record")
 
 // schemaVersion is PRAGMA user_version of a ledger this code wrote; a newer
 // file is refused rather than misread.
-const schemaVersion = 2
+const schemaVersion = 3
 
-// The ledger holds card data and keys in the clear: it is a simulator's
-// test fixture, and the issuer side needs the PIN to verify PIN blocks.
+// The ledger holds the simulated issuer's accounts and the terminals'
+// working keys (an HSM's job at a real acquirer). PINs are kept only as
+// Argon2id hashes (pinhash.go); the file is private to its user.
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS accounts(
 		pan TEXT PRIMARY KEY,
 		expiry TEXT NOT NULL,
-		pin TEXT NOT NULL,
+		pin TEXT NOT NULL, -- Argon2id hash of the PIN, '' for none
 		balance_fen INTEGER NOT NULL,
 		status TEXT NOT NULL,
 		daily_limit_fen INTEGER NOT NULL DEFAULT 0,
@@ -101,6 +102,13 @@ func openLedger(path string) (*sql.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
 		return nil, fmt.Errorf("hostsim: ledger directory: %w", err)
 	}
+	// Private before SQLite creates it (the -wal and -shm files take its
+	// mode): it holds card accounts and terminal keys.
+	if f, err := os.OpenFile(abs, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("hostsim: create ledger: %w", err)
+	}
 	p := filepath.ToSlash(abs)
 	if !strings.HasPrefix(p, "/") {
 		p = "/" + p
@@ -147,10 +155,43 @@ func migrate(db *sql.DB) error {
 			return fmt.Errorf("hostsim: ledger schema: %w", err)
 		}
 	}
+	if v < 3 {
+		// Ledgers before version 3 kept PINs in the clear: hash them.
+		if err := hashClearPINs(tx); err != nil {
+			return fmt.Errorf("hostsim: ledger schema: %w", err)
+		}
+	}
 	if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return fmt.Errorf("hostsim: ledger schema: %w", err)
 	}
 	return tx.Commit()
+}
+
+func hashClearPINs(tx *sql.Tx) error {
+	rows, err := tx.Query(`SELECT pan, pin FROM accounts WHERE pin != '' AND pin NOT LIKE '$argon2id$%'`)
+	if err != nil {
+		return err
+	}
+	clearPINs := map[string]string{}
+	for rows.Next() {
+		var pan, pin string
+		if err := rows.Scan(&pan, &pin); err != nil {
+			rows.Close()
+			return err
+		}
+		clearPINs[pan] = pin
+	}
+	rows.Close()
+	for pan, pin := range clearPINs {
+		h, err := hashPIN(pin)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`UPDATE accounts SET pin = ? WHERE pan = ?`, h, pan); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // seedAccounts inserts accounts that are not there yet; existing rows keep
@@ -175,8 +216,21 @@ func seedAccounts(db *sql.DB, accts []Account) error {
 		if status == "" {
 			status = StatusActive
 		}
-		if _, err := tx.Exec(`INSERT OR IGNORE INTO accounts(pan, expiry, pin, balance_fen, status, daily_limit_fen)
-			VALUES(?, ?, ?, ?, ?, ?)`, a.PAN, a.Expiry, a.PIN, a.BalanceFen, status, a.DailyLimitFen); err != nil {
+		var n int
+		if err := tx.QueryRow(`SELECT count(*) FROM accounts WHERE pan = ?`, a.PAN).Scan(&n); err != nil {
+			return fmt.Errorf("hostsim: seed account %s: %w", iso8583.MaskPAN(a.PAN), err)
+		}
+		if n > 0 {
+			continue // an account keeps its state across restarts
+		}
+		pin := ""
+		if a.PIN != "" {
+			if pin, err = hashPIN(a.PIN); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(`INSERT INTO accounts(pan, expiry, pin, balance_fen, status, daily_limit_fen)
+			VALUES(?, ?, ?, ?, ?, ?)`, a.PAN, a.Expiry, pin, a.BalanceFen, status, a.DailyLimitFen); err != nil {
 			return fmt.Errorf("hostsim: seed account %s: %w", iso8583.MaskPAN(a.PAN), err)
 		}
 	}
@@ -300,6 +354,7 @@ func nextCounter(tx *sql.Tx, name string) (int64, error) {
 
 // Record is one financial record as the host sees it.
 type Record struct {
+	ID         int64 // the ledger's row: newer records have larger ones
 	TerminalID string
 	MerchantID string
 	Batch      string
@@ -368,11 +423,32 @@ func (s *Server) Balance(pan string) (int64, error) {
 
 // Records returns every financial record of a terminal, oldest first.
 func (s *Server) Records(terminalID string) ([]Record, error) {
+	return s.records(`r.tid = ?`, terminalID)
+}
+
+// RecordsSince returns a terminal's records created after the record id
+// afterID, and the newest id: a judge that checks every run reads only
+// what the run added.
+func (s *Server) RecordsSince(terminalID string, afterID int64) ([]Record, error) {
+	return s.records(`r.tid = ? AND r.id > ?`, terminalID, afterID)
+}
+
+// RecordAt returns the record of one request, found by its batch and
+// trace number; ok is false when the host has none.
+func (s *Server) RecordAt(terminalID, batch, stan string) (Record, bool, error) {
+	list, err := s.records(`r.tid = ? AND r.batch = ? AND r.stan = ?`, terminalID, batch, stan)
+	if err != nil || len(list) == 0 {
+		return Record{}, false, err
+	}
+	return list[0], true, nil
+}
+
+func (s *Server) records(where string, args ...any) ([]Record, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rows, err := s.db.Query(`SELECT r.tid, r.mid, r.batch, r.stan, r.kind, r.class, r.pan, r.amount_fen, r.status,
+	rows, err := s.db.Query(`SELECT r.id, r.tid, r.mid, r.batch, r.stan, r.kind, r.class, r.pan, r.amount_fen, r.status,
 		r.rrn, r.auth_code, r.host_day, r.host_time, coalesce(o.rrn, ''), r.refunded_fen, r.forgotten
-		FROM records r LEFT JOIN records o ON o.id = r.orig_id WHERE r.tid = ? ORDER BY r.id`, terminalID)
+		FROM records r LEFT JOIN records o ON o.id = r.orig_id WHERE `+where+` ORDER BY r.id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("hostsim: records: %w", err)
 	}
@@ -381,7 +457,7 @@ func (s *Server) Records(terminalID string) ([]Record, error) {
 	for rows.Next() {
 		var r Record
 		var pan, day string
-		if err := rows.Scan(&r.TerminalID, &r.MerchantID, &r.Batch, &r.STAN, &r.Kind, &r.Class, &pan, &r.AmountFen,
+		if err := rows.Scan(&r.ID, &r.TerminalID, &r.MerchantID, &r.Batch, &r.STAN, &r.Kind, &r.Class, &pan, &r.AmountFen,
 			&r.Status, &r.RRN, &r.AuthCode, &day, &r.Time, &r.OrigRRN, &r.RefundedFen, &r.Forgotten); err != nil {
 			return nil, fmt.Errorf("hostsim: records: %w", err)
 		}

@@ -37,7 +37,13 @@ func (s *Server) checkCard(tx *sql.Tx, req *request, a account) (string, error) 
 	good := false
 	if a.pin != "" {
 		// A block that does not decode (wrong PIK, corrupted) is a wrong PIN.
-		good, _ = seckey.VerifyPINBlock(req.keys.PIK, block, a.pan, a.pin)
+		if pin, err := seckey.DecodePINBlock(req.keys.PIK, block, a.pan); err == nil {
+			ok, herr := pinMatches(a.pin, pin)
+			if herr != nil {
+				return "", herr
+			}
+			good = ok
+		}
 	}
 	if good {
 		if a.pinTries > 0 {

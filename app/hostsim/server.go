@@ -91,6 +91,8 @@ type Server struct {
 	randDelay  time.Duration
 	rng        *rand.Rand
 	lastReply  map[string]sentReply // per terminal, for the Late fault
+	payer      merchantPayer        // a customer who pays merchant QRs on their own
+	seen       map[string]int       // requests received, by kind
 
 	cmu       sync.Mutex
 	closed    bool

@@ -8,18 +8,19 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/shoukuan/pos/app/iso8583"
 )
 
 // Wallet request kinds, as FaultMatch.Kind names them.
 const (
-	kindWalletPay    = "wallet_pay"
-	kindWalletQuery  = "wallet_query"
-	kindWalletCancel = "wallet_cancel"
+	kindWalletPay    = "walletpay"
+	kindWalletQuery  = "walletquery"
+	kindWalletCancel = "walletcancel"
 	kindPrecreate    = "precreate"
-	kindWalletClose  = "wallet_close"
-	kindWalletRefund = "wallet_refund"
+	kindWalletClose  = "walletclose"
+	kindWalletRefund = "walletrefund"
 )
 
 var walletKinds = map[string]string{
@@ -490,6 +491,16 @@ func (s *Server) walletQuery(tx *sql.Tx, req *request, t iso8583.TLV) (*iso8583.
 	if !found {
 		return newReply(req, rcNotFound), nil
 	}
+	if p := s.merchantPayer(); p.code != "" && p.after > 0 && o.presented == "merchant" && o.status == OrderNotPaid {
+		o.queries++
+		if o.queries >= p.after {
+			if _, err := s.payMerchantOrder(tx, &o, p.code, req.now); err != nil {
+				return nil, err
+			}
+		} else if err := setOrder(tx, &o); err != nil {
+			return nil, err
+		}
+	}
 	if o.status == OrderPaying {
 		o.queries++
 		var confirm string
@@ -540,6 +551,11 @@ func (s *Server) walletCancel(tx *sql.Tx, req *request, t iso8583.TLV) (*iso8583
 			return nil, err
 		}
 		return newReply(req, rcApproved), nil
+	}
+	if p := s.merchantPayer(); p.code != "" && p.atClose && req.kind == kindWalletClose && o.presented == "merchant" && o.status == OrderNotPaid {
+		if _, err := s.payMerchantOrder(tx, &o, p.code, req.now); err != nil {
+			return nil, err
+		}
 	}
 	switch o.status {
 	case OrderPaid:
@@ -644,6 +660,47 @@ func (s *Server) walletRefund(tx *sql.Tx, req *request, t iso8583.TLV) (*iso8583
 	return r, err
 }
 
+// merchantPayer is a customer who scans every QR a terminal shows and
+// pays it from the wallet of code: at the terminal's Nth order query, or
+// (atClose) just before the terminal's close of the order arrives, the
+// race a cashier's cancel runs against a customer's phone.
+type merchantPayer struct {
+	code    string
+	after   int
+	atClose bool
+}
+
+// SetMerchantPayer makes the customer behind code pay merchant-presented
+// orders on their own: at the afterQueries-th query (0: not on queries),
+// or with atClose just before a close. An empty code stops it.
+func (s *Server) SetMerchantPayer(code string, afterQueries int, atClose bool) {
+	s.fmu.Lock()
+	s.payer = merchantPayer{code: code, after: afterQueries, atClose: atClose}
+	s.fmu.Unlock()
+}
+
+func (s *Server) merchantPayer() merchantPayer {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	return s.payer
+}
+
+// payMerchantOrder is the phone paying an unpaid merchant-presented order
+// from code's wallet; it returns the wallet's decline code, "" when paid.
+func (s *Server) payMerchantOrder(tx *sql.Tx, o *order, code string, now time.Time) (string, error) {
+	o.code = code
+	o.status = OrderPaying // the customer confirmed on the phone: no second step
+	req := &request{now: now, tid: o.tid, batch: o.batch, stan: o.stan}
+	c, err := s.charge(tx, req, o)
+	if err != nil || c != "" {
+		o.code, o.status = "", OrderNotPaid
+		if err == nil {
+			err = setOrder(tx, o)
+		}
+	}
+	return c, err
+}
+
 // ErrNoOrder is returned by CustomerPays for a QR the host never issued.
 var ErrNoOrder = errors.New("hostsim: no open order behind this QR")
 
@@ -671,10 +728,7 @@ func (s *Server) CustomerPays(payload, code string) error {
 	if o.status != OrderNotPaid {
 		return fmt.Errorf("hostsim: order is %s", strings.ToLower(o.status))
 	}
-	o.code = code
-	o.status = OrderPaying // the customer confirmed on the phone: no second step
-	req := &request{now: s.o.Now(), tid: o.tid, batch: o.batch, stan: o.stan}
-	if c, err := s.charge(tx, req, &o); err != nil {
+	if c, err := s.payMerchantOrder(tx, &o, code, s.o.Now()); err != nil {
 		return err
 	} else if c != "" {
 		return fmt.Errorf("hostsim: the wallet declined the payment (code %s)", c)

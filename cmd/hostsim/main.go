@@ -1,7 +1,7 @@
 // Command hostsim runs the acquirer/issuer host simulator on a TCP port:
 //
 //	hostsim --listen 127.0.0.1:5800 --db hostsim.db --cards testdata/cards --mac ecb|x9.19
-//	        [--key-mode double] [--fault-rate 0.1 --faults drop-after,delay --fault-seed 1 --fault-delay 2s]
+//	        [--key-mode double] [--tmk HEX] [--fault-rate 0.1 --faults drop-after,delay --fault-seed 1 --fault-delay 2s]
 //
 // It stops cleanly on SIGINT or SIGTERM; the ledger stays in --db.
 package main
@@ -41,6 +41,7 @@ type config struct {
 	listen, db, cards, wallets string
 	mac                        seckey.MACAlgorithm
 	keyMode                    seckey.KeyMode
+	tmk                        seckey.Key
 	faultRate                  float64
 	faults                     []hostsim.Fault
 	faultSeed                  int64
@@ -59,8 +60,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.wallets, "wallets", "testdata/wallets.json", "wallet customers by payment code (JSON array; empty: none)")
 	mac := fs.String("mac", "ecb", "MAC algorithm: ecb or x9.19")
 	mode := fs.String("key-mode", "double", "working keys when the sign-on does not say: single, double or double+tdk")
+	tmk := fs.String("tmk", "", "terminal master key, 32 hex digits, as loaded into the terminal with pos keys load (default: the public simulator key)")
 	fs.Float64Var(&c.faultRate, "fault-rate", 0, "probability (0..1) that a request meets a random fault")
-	faults := fs.String("faults", "", "comma-separated faults for --fault-rate (delay, drop-before, drop-after, disconnect, garbage, bad-mac, duplicate, late, signon-again, decline:NN)")
+	faults := fs.String("faults", "", "comma-separated faults for --fault-rate (delay, drop-before, drop-after, disconnect, garbage, bad-mac, duplicate, late, signon-again, decline:NN, answer:NN)")
 	fs.Int64Var(&c.faultSeed, "fault-seed", 1, "seed of the random faults, for reproducible campaigns")
 	fs.DurationVar(&c.faultDelay, "fault-delay", hostsim.FaultDelay, "how long the delay fault holds a reply")
 	fs.BoolVar(&c.verbose, "v", false, "log every message (masked)")
@@ -76,6 +78,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.keyMode, err = seckey.ParseKeyModeName(*mode); err != nil {
 		return c, fmt.Errorf("--key-mode: %w", err)
+	}
+	if *tmk != "" {
+		if c.tmk, err = seckey.ParseKeyHex(*tmk); err != nil {
+			return c, fmt.Errorf("--tmk: %w", err)
+		}
 	}
 	if c.faultRate < 0 || c.faultRate > 1 {
 		return c, fmt.Errorf("--fault-rate must be between 0 and 1, got %g", c.faultRate)
@@ -132,12 +139,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--wallets: %w", err)
 		}
 	}
-	srv, err := hostsim.New(hostsim.Options{DBPath: c.db, Accounts: accts, Wallets: wallets, KeyMode: c.keyMode, MAC: c.mac, Log: log})
+	srv, err := hostsim.New(hostsim.Options{DBPath: c.db, Accounts: accts, Wallets: wallets, KeyMode: c.keyMode, MAC: c.mac, TMK: c.tmk, Log: log})
 	if err != nil {
 		return err
 	}
 	if c.faultRate > 0 {
-		srv.SetRandomFaults(c.faultRate, c.faults, c.faultSeed)
+		if err := srv.SetRandomFaults(c.faultRate, c.faults, c.faultSeed); err != nil {
+			srv.Close()
+			return err
+		}
 	}
 	addr, err := srv.ListenAndServe(c.listen)
 	if err != nil {
