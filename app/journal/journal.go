@@ -8,6 +8,7 @@ package journal
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/binary"
 	"errors"
@@ -20,6 +21,8 @@ import (
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/shoukuan/pos/app/mutant"
 )
 
 var (
@@ -34,6 +37,9 @@ var (
 type DB struct {
 	sql  *sql.DB
 	path string
+	// guard is the marker and lock of a terminal's data directory
+	// (OpenTerminal); nil for a bare Open.
+	guard *guard
 }
 
 // pragmas are applied by the driver to every new connection, so they hold
@@ -47,7 +53,14 @@ var pragmas = []string{
 	"journal_mode(WAL)",
 	// FULL: a committed payment record must survive a power cut; WAL with
 	// NORMAL may lose the last commits.
-	"synchronous(FULL)",
+	"synchronous(" + syncMode() + ")",
+}
+
+func syncMode() string {
+	if mutant.On("synchronous-off") {
+		return "OFF"
+	}
+	return "FULL"
 }
 
 // Open opens or creates the database at path, creating its directory, and
@@ -65,6 +78,11 @@ func Open(path string) (*DB, error) {
 	// the header, which must not happen to a file we are going to refuse.
 	if err := checkHeader(path); err != nil {
 		return nil, err
+	}
+	// Created private before SQLite opens it: SQLite gives the -wal and
+	// -shm files the database file's permissions.
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("journal: create %s: %w", path, err)
 	}
 	dsn, err := dsnFor(path)
 	if err != nil {
@@ -167,8 +185,80 @@ func classify(path string, err error) error {
 }
 
 // Close closes the database. With WAL, closing the last connection
-// checkpoints and removes the -wal file.
-func (d *DB) Close() error { return d.sql.Close() }
+// checkpoints and removes the -wal file. A terminal's journal first marks
+// its marker clean, then lets go of the data directory.
+func (d *DB) Close() error {
+	if d.guard == nil {
+		return d.sql.Close()
+	}
+	merr := d.guard.closing(d)
+	err := d.sql.Close()
+	d.guard.release()
+	return errors.Join(merr, err)
+}
+
+// Abandon lets go of the data directory as a killed process does: the
+// lock is released, but nothing is closed, checkpointed or marked clean,
+// so the write-ahead log and the dirty marker stay as a power cut leaves
+// them. The scenario rig's power cut uses it; the handle is dead after.
+func (d *DB) Abandon() {
+	if d.guard != nil {
+		d.guard.release()
+	}
+}
+
+// ExecLazy runs one write without waiting for the disk (synchronous =
+// NORMAL in WAL mode): for marks whose loss in a power cut costs a
+// receipt printed twice, not money. The next ordinary commit's sync makes
+// it durable too, since the WAL is synced as a whole.
+func (d *DB) ExecLazy(query string, args ...any) error {
+	ctx := context.Background()
+	c, err := d.sql.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
+		return err
+	}
+	_, err = c.ExecContext(ctx, query, args...)
+	// Always back to the journal's own mode, whatever the write did.
+	if _, rerr := c.ExecContext(ctx, "PRAGMA synchronous = "+syncMode()); rerr != nil {
+		return errors.Join(err, rerr)
+	}
+	return err
+}
+
+// Synchronous reports the connection's PRAGMA synchronous (2 = FULL).
+func (d *DB) Synchronous() (int, error) {
+	var v int
+	err := d.sql.QueryRow("PRAGMA synchronous").Scan(&v)
+	return v, err
+}
+
+// ReserveTraces is called with the running count of trace numbers before
+// the count is committed; a terminal's journal moves its marker's
+// high-water mark ahead when the count reaches it.
+func (d *DB) ReserveTraces(total int64) error {
+	if d.guard == nil {
+		return nil
+	}
+	return d.guard.reserve(d, total)
+}
+
+// NoteBatch brings the marker's batch number up to date after a
+// settlement opened a new batch (outside any transaction).
+func (d *DB) NoteBatch() error {
+	if d.guard == nil {
+		return nil
+	}
+	d.guard.mu.Lock()
+	defer d.guard.mu.Unlock()
+	return d.guard.write(d, d.guard.m.TraceFloor, d.guard.m.TraceCeiling, false)
+}
+
+// Path is the database file.
+func (d *DB) Path() string { return d.path }
 
 // SQL is the underlying handle for sibling packages in app/. There is only
 // one connection: close Rows promptly and do not use it inside a Tx.

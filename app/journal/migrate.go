@@ -103,6 +103,18 @@ var migrations = []string{
 		attempts INTEGER NOT NULL DEFAULT 0,
 		created  INTEGER NOT NULL
 	);`,
+	// 5: what the cashier has been told. announced = 0 is an outcome not
+	// yet shown; receipts_owed counts the receipts still to print. Rows
+	// from before default to told. The running trace count (traces) backs
+	// the marker's high-water mark; batches remember the upload count and
+	// whether the slip printed.
+	`ALTER TABLE txns ADD COLUMN announced INTEGER NOT NULL DEFAULT 1;
+	ALTER TABLE txns ADD COLUMN receipts_owed INTEGER NOT NULL DEFAULT 0 CHECK(receipts_owed >= 0);
+	CREATE INDEX txns_unannounced ON txns(id) WHERE announced = 0;
+	CREATE INDEX txns_receipts_owed ON txns(id) WHERE receipts_owed > 0;
+	ALTER TABLE batches ADD COLUMN uploaded INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE batches ADD COLUMN slip_owed INTEGER NOT NULL DEFAULT 0;
+	INSERT OR IGNORE INTO counters(name, value) SELECT 'traces', value FROM counters WHERE name = 'stan';`,
 }
 
 // migrate brings the schema up to date in one transaction, so a power cut
