@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shoukuan/pos/app/journal"
+	"github.com/shoukuan/pos/app/mutant"
 )
 
 // Limit is a risk limit in fen.
@@ -34,6 +35,12 @@ type Config struct {
 	TerminalID string
 	Wallet     WalletConfig
 	Huabei     HuabeiConfig
+	// Codes says which reply codes are definite declines; the zero value
+	// means DefaultReplyCodes.
+	Codes ReplyCodes
+	// ReceiptCopies is how many receipts an approved transaction owes
+	// the paper until the terminal says they printed (1 when 0).
+	ReceiptCopies int
 }
 
 // Engine runs transactions. Its methods are safe for concurrent use but
@@ -54,6 +61,9 @@ type Engine struct {
 	mu       sync.Mutex
 	declines int
 	lastCard map[string]time.Time
+
+	crashAt   string
+	crashHook func(point string)
 }
 
 // New makes an engine over the journal and the host.
@@ -64,7 +74,14 @@ func New(db *journal.DB, host Host, now func() time.Time, cfg Config, log *slog.
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	e := &Engine{db: db.SQL(), jdb: db, host: host, now: now, cfg: cfg, log: log, lastCard: map[string]time.Time{}, stmts: map[string]*sql.Stmt{}}
+	if cfg.Codes.Card == nil && cfg.Codes.WalletPay == nil && cfg.Codes.WalletRefund == nil {
+		cfg.Codes = DefaultReplyCodes()
+	}
+	if cfg.ReceiptCopies <= 0 {
+		cfg.ReceiptCopies = 1
+	}
+	e := &Engine{db: db.SQL(), jdb: db, host: host, now: now, cfg: cfg, log: log, lastCard: map[string]time.Time{}, stmts: map[string]*sql.Stmt{},
+		crashAt: CrashAt}
 	for _, q := range hotQueries {
 		if _, err := e.stmt(nil, q); err != nil {
 			// Not fatal: stmt prepares it per transaction instead.
@@ -86,15 +103,18 @@ const (
 	qOwed           = `SELECT txn_id, reason FROM reversals ORDER BY txn_id`
 	qOweReversal    = `INSERT INTO reversals(txn_id, reason, created) VALUES(?, '98', ?)`
 	qIntent         = `INSERT INTO txns(kind, method, amount_fen, stan, batch, status, masked_pan, order_no, operator, orig_id, fee_fen, created, updated,
-		presented, periods, seller_pct)
-		VALUES(?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		presented, periods, seller_pct, announced)
+		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`
 	qOweWallet = `INSERT INTO wallet_open(txn_id, created) VALUES(?, ?)`
-	qOutcome   = `UPDATE txns SET status = ?, resp_code = ?, rrn = ?, auth_code = ?, host_date = ?, host_time = ?, updated = ? WHERE id = ?`
+	qOutcome   = `UPDATE txns SET status = ?, resp_code = ?, rrn = ?, auth_code = ?, host_date = ?, host_time = ?, updated = ?, receipts_owed = ? WHERE id = ?`
+	qGetTraces = `SELECT value FROM counters WHERE name = 'traces'`
+	qSetTraces = `INSERT INTO counters(name, value) VALUES('traces', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`
 	qAddDaily  = `INSERT INTO daily_totals(day, class, fen) VALUES(?, ?, ?)
 		ON CONFLICT(day, class) DO UPDATE SET fen = fen + excluded.fen`
 )
 
-var hotQueries = []string{qGetSTAN, qSetSTAN, qGetBatch, qSetting, qDeleteReversal, qOwed, qOweReversal, qOweWallet, qIntent, qOutcome, qAddDaily}
+var hotQueries = []string{qGetSTAN, qSetSTAN, qGetBatch, qSetting, qDeleteReversal, qOwed, qOweReversal, qOweWallet, qIntent, qOutcome, qAddDaily,
+	qGetTraces, qSetTraces}
 
 // stmt returns the query prepared once: preparing costs more than running
 // on the sale path. With tx set, the statement runs inside it.
@@ -238,6 +258,24 @@ func (e *Engine) nextSTANTx(tx *sql.Tx) (string, error) {
 	if _, err := e.exec(tx, qSetSTAN, v); err != nil {
 		return "", err
 	}
+	// The running count of trace numbers ever taken: the journal's marker
+	// reserves them ahead, so a journal that lost commits is noticed and
+	// a number is never given out twice.
+	var total int64
+	getT, err := e.stmt(tx, qGetTraces)
+	if err != nil {
+		return "", err
+	}
+	if err := getT.QueryRow().Scan(&total); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", err
+	}
+	total++
+	if _, err := e.exec(tx, qSetTraces, total); err != nil {
+		return "", err
+	}
+	if err := e.jdb.ReserveTraces(total); err != nil {
+		return "", err
+	}
 	return fmt.Sprintf("%06d", v), nil
 }
 
@@ -280,8 +318,12 @@ func (e *Engine) intent(t *Txn) error {
 		// and reused only to query or cancel this same order.
 		t.OrderNo = e.cfg.TerminalID + e.now().Format("060102150405") + t.STAN
 	}
+	status := StatusPending
+	if mutant.On("outcome-before-intent") && t.Kind == KindSale && !wallet {
+		status = StatusApproved
+	}
 	res, err := e.exec(tx, qIntent,
-		t.Kind, t.Method, t.AmountFen, t.STAN, t.Batch, t.MaskedPAN, t.OrderNo, t.Operator, nullID(t.OrigID), t.FeeFen, now, now,
+		t.Kind, t.Method, t.AmountFen, t.STAN, t.Batch, status, t.MaskedPAN, t.OrderNo, t.Operator, nullID(t.OrigID), t.FeeFen, now, now,
 		t.Presented, t.Periods, t.SellerPct)
 	if err != nil {
 		return err
@@ -296,8 +338,10 @@ func (e *Engine) intent(t *Txn) error {
 	if wallet {
 		owe = qOweWallet
 	}
-	if _, err := e.exec(tx, owe, t.ID, now); err != nil {
-		return err
+	if status == StatusPending {
+		if _, err := e.exec(tx, owe, t.ID, now); err != nil {
+			return err
+		}
 	}
 	t.Status = StatusPending
 	t.Created = time.Unix(now, 0)
@@ -317,7 +361,7 @@ func (e *Engine) outcome(t *Txn, r HostReply) error {
 		status = StatusApproved
 	}
 	if _, err := e.exec(tx, qOutcome,
-		status, r.Code, r.RRN, r.AuthCode, r.Date, r.Time, e.now().Unix(), t.ID); err != nil {
+		status, r.Code, r.RRN, r.AuthCode, r.Date, r.Time, e.now().Unix(), e.receiptsFor(t.Kind, status), t.ID); err != nil {
 		return err
 	}
 	if _, err := e.exec(tx, qDeleteReversal, t.ID); err != nil {
@@ -341,6 +385,9 @@ func (e *Engine) outcome(t *Txn, r HostReply) error {
 			_, err = tx.Exec(`UPDATE txns SET voided = 1, updated = ? WHERE id = ?`, e.now().Unix(), t.OrigID)
 		case KindRefund:
 			_, err = tx.Exec(`UPDATE txns SET refunded_fen = refunded_fen + ?, updated = ? WHERE id = ?`, t.AmountFen, e.now().Unix(), t.OrigID)
+			if err == nil && mutant.On("refund-journaled-twice") {
+				_, err = tx.Exec(`UPDATE txns SET refunded_fen = refunded_fen + ? WHERE id = ?`, t.AmountFen, t.OrigID)
+			}
 		}
 		if err != nil {
 			return err
@@ -350,7 +397,17 @@ func (e *Engine) outcome(t *Txn, r HostReply) error {
 		return err
 	}
 	t.Status, t.RespCode, t.RRN, t.AuthCode, t.HostDate, t.HostTime = status, r.Code, r.RRN, r.AuthCode, r.Date, r.Time
+	t.ReceiptsOwed = e.receiptsFor(t.Kind, status)
 	return nil
+}
+
+// receiptsFor is how many receipts an outcome owes the paper: an approved
+// sale, void or refund prints its copies; nothing else prints.
+func (e *Engine) receiptsFor(k Kind, s Status) int {
+	if s != StatusApproved || k == KindBalance {
+		return 0
+	}
+	return e.cfg.ReceiptCopies
 }
 
 // commit ends a journal transaction; with synchronous=FULL each commit is
@@ -384,16 +441,33 @@ func (e *Engine) exchange(ctx context.Context, t *Txn, req HostRequest) (Result,
 	if err := e.intent(t); err != nil {
 		return Result{}, fmt.Errorf("journal: %w", err)
 	}
-	crashPoint(string(t.Kind) + ".intent")
+	e.crashPoint(string(t.Kind) + ".intent")
 	req.STAN, req.Batch = t.STAN, t.Batch
 	reply, err := e.host.Exchange(ctx, req)
-	crashPoint(string(t.Kind) + ".reply")
+	e.crashPoint(string(t.Kind) + ".reply")
+	if err == nil && e.cfg.Codes.Verdict(FamilyCard, reply.Code) == Unknown {
+		// The host may have done it: undo it as after a lost reply.
+		if reply.SignOnAgain {
+			e.requireSignOn()
+		}
+		err = &UnknownAnswerError{Code: reply.Code}
+		if _, uerr := e.db.Exec(`UPDATE reversals SET reason = '06' WHERE txn_id = ?`, t.ID); uerr != nil {
+			e.log.Error("reversal reason not recorded", "err", uerr)
+		}
+	}
 	if err != nil {
-		e.log.Warn("no reply; reversing", "kind", t.Kind, "stan", t.STAN, "err", err)
+		e.log.Warn("no usable reply; reversing", "kind", t.Kind, "stan", t.STAN, "err", err)
 		if errors.Is(err, ErrReplyMAC) {
 			if _, uerr := e.db.Exec(`UPDATE reversals SET reason = 'A0' WHERE txn_id = ?`, t.ID); uerr != nil {
 				e.log.Error("reversal reason not recorded", "err", uerr)
 			}
+		}
+		if mutant.On("reversal-skipped") {
+			if rerr := e.reversed(t.ID); rerr != nil {
+				e.log.Error("reversal not recorded", "err", rerr)
+			}
+			*t, _ = e.Txn(t.ID)
+			return Result{Txn: *t}, fmt.Errorf("%w: %w", ErrNoReply, err)
 		}
 		// Try at once: the customer is still at the counter. What the
 		// reversal could not settle stays owed for the next Recover.
@@ -411,7 +485,7 @@ func (e *Engine) exchange(ctx context.Context, t *Txn, req HostRequest) (Result,
 		// is still there, so the next Recover undoes the host's side.
 		return Result{Txn: *t}, fmt.Errorf("journal: %w", err)
 	}
-	crashPoint(string(t.Kind) + ".outcome")
+	e.crashPoint(string(t.Kind) + ".outcome")
 	res := Result{Txn: *t}
 	res.Alerts = e.risk(t)
 	if t.Status != StatusApproved {
@@ -477,11 +551,19 @@ func (e *Engine) recover(ctx context.Context) ([]Recovered, error) {
 			if _, err := e.db.Exec(`UPDATE reversals SET attempts = attempts + 1 WHERE txn_id = ?`, o.id); err != nil {
 				return done, err
 			}
+			stan, amount := t.STAN, t.AmountFen
+			if mutant.On("wrong-sale-reversed") {
+				var s string
+				var a int64
+				if e.db.QueryRow(`SELECT stan, amount_fen FROM txns WHERE kind = 'sale' AND status = 'approved' AND id != ? ORDER BY id DESC LIMIT 1`, t.ID).Scan(&s, &a) == nil {
+					stan, amount = s, a
+				}
+			}
 			reply, err := e.host.Exchange(ctx, HostRequest{
-				Kind: HostReversal, STAN: t.STAN, Batch: t.Batch, AmountFen: t.AmountFen,
-				OrigRRN: t.RRN, ReversalReason: o.reason, Operator: t.Operator, OrigSTAN: t.STAN, OrigBatch: t.Batch, OrigKind: t.Kind,
+				Kind: HostReversal, STAN: stan, Batch: t.Batch, AmountFen: amount,
+				OrigRRN: t.RRN, ReversalReason: o.reason, Operator: t.Operator, OrigSTAN: stan, OrigBatch: t.Batch, OrigKind: t.Kind,
 			})
-			crashPoint("reversal.reply")
+			e.crashPoint("reversal.reply")
 			switch {
 			case err != nil:
 				last = err
@@ -497,7 +579,7 @@ func (e *Engine) recover(ctx context.Context) ([]Recovered, error) {
 		if err := e.reversed(o.id); err != nil {
 			return done, err
 		}
-		crashPoint("reversal.outcome")
+		e.crashPoint("reversal.outcome")
 		t.Status = StatusReversed
 		e.log.Info("reversal done", "stan", t.STAN, "amount_fen", t.AmountFen)
 		done = append(done, Recovered{Txn: t})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -63,6 +64,9 @@ func (h *ledgerHost) Exchange(ctx context.Context, r HostRequest) (HostReply, er
 		return HostReply{Code: "51"}, nil
 	}
 	reply := h.process(r)
+	if code, ok := strings.CutPrefix(f, "answer-"); ok {
+		reply.Code = code // done, but answered otherwise
+	}
 	switch f {
 	case "drop-after":
 		return HostReply{}, errDropped
@@ -437,5 +441,120 @@ func TestMaskPAN(t *testing.T) {
 		if got := MaskPAN(pan); got != want {
 			t.Errorf("MaskPAN(%s) = %s", pan, got)
 		}
+	}
+}
+
+// TestUnknownAnswerIsReversed: a reply whose code leaves the outcome
+// unknown (96, 98) is handled as no reply: the host did charge, and the
+// reversal gives the money back. Only a definite decline is a decline.
+func TestUnknownAnswerIsReversed(t *testing.T) {
+	for _, code := range []string{"96", "98", "91"} {
+		h := newLedgerHost()
+		e, _, _ := newEngine(t, h, Config{})
+		h.fault("answer-" + code)
+		res, err := sale(e, debitT2, 3000)
+		var ua *UnknownAnswerError
+		if !errors.Is(err, ErrNoReply) || !errors.As(err, &ua) || ua.Code != code {
+			t.Fatalf("%s: err = %v", code, err)
+		}
+		if res.Txn.Status != StatusReversed || owed(t, e) != 0 || h.balanceOf(debitPAN) != 100000 {
+			t.Fatalf("%s: status %s owed %d balance %d", code, res.Txn.Status, owed(t, e), h.balanceOf(debitPAN))
+		}
+	}
+	// 51 is definite: declined, nothing to reverse.
+	h := newLedgerHost()
+	e, _, _ := newEngine(t, h, Config{})
+	_, err := sale(e, creditT2, 600)
+	var d *DeclinedError
+	if !errors.As(err, &d) || d.Code != "51" || owed(t, e) != 0 {
+		t.Fatalf("51: %v", err)
+	}
+	for _, c := range h.calls {
+		if c.Kind == HostReversal {
+			t.Fatal("a definite decline was reversed")
+		}
+	}
+}
+
+func TestReplyCodeVerdicts(t *testing.T) {
+	rc := DefaultReplyCodes()
+	for _, c := range []struct {
+		f    Family
+		code string
+		want Verdict
+	}{
+		{FamilyCard, "00", Approved}, {FamilyCard, "51", Declined}, {FamilyCard, "96", Unknown}, {FamilyCard, "98", Unknown},
+		{FamilyCard, "ZZ", Unknown}, {FamilyWalletPay, "14", Declined}, {FamilyWalletPay, "RT", Unknown},
+		{FamilyWalletPay, "96", Unknown}, {FamilyWalletRefund, "64", Declined}, {FamilyWalletRefund, "91", Unknown},
+	} {
+		if got := rc.Verdict(c.f, c.code); got != c.want {
+			t.Errorf("family %d code %s: %v, want %v", c.f, c.code, got, c.want)
+		}
+	}
+	if err := (ReplyCodes{Card: []string{"00"}}).Check(); err == nil {
+		t.Error("00 accepted as a decline")
+	}
+	if err := rc.Check(); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestOutcomesWaitToBeAnnounced: every finished transaction is
+// unannounced, with its receipts owed, until the terminal says the
+// cashier saw it and the paper came out.
+func TestOutcomesWaitToBeAnnounced(t *testing.T) {
+	h := newLedgerHost()
+	e, _, _ := newEngine(t, h, Config{ReceiptCopies: 2})
+	res, err := sale(e, debitT2, 1500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.fault("drop-before")
+	sale(e, debitT2, 700) // no reply: reversed at once
+	list, err := e.Unannounced()
+	if err != nil || len(list) != 2 || list[0].ID != res.Txn.ID || list[1].Status != StatusReversed {
+		t.Fatalf("unannounced: %+v, %v", list, err)
+	}
+	owedR, _ := e.OwedReceipts()
+	if len(owedR) != 1 || owedR[0].ReceiptsOwed != 2 {
+		t.Fatalf("owed receipts: %+v", owedR)
+	}
+	if err := e.SetReceiptsOwed(res.Txn.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	if owedR, _ = e.OwedReceipts(); len(owedR) != 1 || owedR[0].ReceiptsOwed != 1 {
+		t.Fatalf("after one copy: %+v", owedR)
+	}
+	e.SetReceiptsOwed(res.Txn.ID, 0)
+	if err := e.Announce(list[0].ID, list[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ = e.Unannounced(); len(list) != 0 {
+		t.Fatalf("still unannounced: %+v", list)
+	}
+	if owedR, _ = e.OwedReceipts(); len(owedR) != 0 {
+		t.Fatalf("still owed: %+v", owedR)
+	}
+	// "Reprint last" is the last approved one, a decline after it or not.
+	sale(e, creditT2, 600) // declined
+	if last, err := e.LastApproved(); err != nil || last.ID != res.Txn.ID {
+		t.Fatalf("last approved: %+v, %v", last, err)
+	}
+}
+
+// TestQueryTotalsCountAsSettlementDoes: a voided sale is not money in.
+func TestQueryTotalsCountAsSettlementDoes(t *testing.T) {
+	h := newLedgerHost()
+	e, _, _ := newEngine(t, h, Config{})
+	res, _ := sale(e, debitT2, 1000)
+	sale(e, debitT2, 250)
+	if _, err := e.Void(context.Background(), res.Txn.STAN, "00"); err != nil {
+		t.Fatal(err)
+	}
+	_, tot, _ := e.Query(Filter{})
+	batch, _ := e.CurrentBatch()
+	bt, _ := e.BatchTotals(batch)
+	if tot.SaleCount != 1 || tot.SaleFen != 250 || tot.VoidCount != 1 || bt.Total().DebitCount != tot.SaleCount || bt.Total().DebitFen != tot.SaleFen {
+		t.Fatalf("query %+v, settlement %+v", tot, bt.Total())
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+
+	"github.com/shoukuan/pos/app/mutant"
 )
 
 // ErrReplyMAC is what a host client wraps when a reply's MAC fails: the
@@ -25,6 +27,9 @@ func (e *Engine) Sale(ctx context.Context, in SaleInput) (Result, error) {
 	pan, expiry, _, err := cardFromTrack2(in.Card.Track2)
 	if err != nil {
 		return Result{}, err
+	}
+	if mutant.On("sale-refused-before-host") {
+		return Result{}, &DeclinedError{Code: "05"}
 	}
 	if err := e.ready(ctx); err != nil {
 		return Result{}, err

@@ -2,20 +2,21 @@ package engine
 
 import (
 	"database/sql"
+	"errors"
 	"strings"
 	"time"
 )
 
 const txnColumns = `id, kind, method, amount_fen, stan, batch, status, resp_code, rrn, auth_code, host_date, host_time,
 	masked_pan, order_no, operator, coalesce(orig_id, 0), voided, refunded_fen, fee_fen, created,
-	presented, buyer, trade_no, periods, seller_pct, install_fee_fen`
+	presented, buyer, trade_no, periods, seller_pct, install_fee_fen, announced, receipts_owed`
 
 func scanTxn(row interface{ Scan(...any) error }) (Txn, error) {
 	var t Txn
 	var created int64
 	err := row.Scan(&t.ID, &t.Kind, &t.Method, &t.AmountFen, &t.STAN, &t.Batch, &t.Status, &t.RespCode, &t.RRN, &t.AuthCode,
 		&t.HostDate, &t.HostTime, &t.MaskedPAN, &t.OrderNo, &t.Operator, &t.OrigID, &t.Voided, &t.RefundedFen, &t.FeeFen, &created,
-		&t.Presented, &t.Buyer, &t.TradeNo, &t.Periods, &t.SellerPct, &t.InstallFeeFen)
+		&t.Presented, &t.Buyer, &t.TradeNo, &t.Periods, &t.SellerPct, &t.InstallFeeFen, &t.Announced, &t.ReceiptsOwed)
 	t.Created = time.Unix(created, 0)
 	return t, err
 }
@@ -100,6 +101,11 @@ func (e *Engine) Query(f Filter) ([]Txn, QueryTotals, error) {
 		}
 		switch t.Kind {
 		case KindSale:
+			// A voided sale is money that did not come in: counted as
+			// the settlement counts it, with its void listed apart.
+			if t.Voided {
+				continue
+			}
 			tot.SaleCount++
 			tot.SaleFen += t.AmountFen
 			tot.FeeFen += t.FeeFen
@@ -114,9 +120,19 @@ func (e *Engine) Query(f Filter) ([]Txn, QueryTotals, error) {
 	return out, tot, rows.Err()
 }
 
-// Last is the newest finished transaction, for reprint.
+// Last is the newest finished transaction, for the query screens.
 func (e *Engine) Last() (Txn, error) {
 	return e.findOne(`WHERE status != 'pending' AND kind != 'balance' ORDER BY id DESC LIMIT 1`)
+}
+
+// LastApproved is the newest approved transaction: what "reprint last"
+// prints, even when a decline came after it.
+func (e *Engine) LastApproved() (Txn, error) {
+	t, err := e.findOne(`WHERE status = 'approved' AND kind IN ('sale', 'void', 'refund') ORDER BY id DESC LIMIT 1`)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, ErrNotFound
+	}
+	return t, err
 }
 
 // ByTrace finds a transaction of any batch by its trace number, newest first.

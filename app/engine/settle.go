@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 )
 
 // ClassTotals are one payment class's settlement totals: debits are money
@@ -84,6 +85,9 @@ type Settlement struct {
 	Totals   BatchTotals
 	Balanced bool // the host agreed (at once, or after the batch upload)
 	Uploaded int  // transactions sent in the batch upload
+	// At is when the batch closed (terminal clock): the slip and its
+	// reprints show this time, not the time of printing.
+	At time.Time
 }
 
 // Settle closes the batch: reversals first, then totals to the host; if
@@ -108,7 +112,7 @@ func (e *Engine) Settle(ctx context.Context, operator string) (Settlement, error
 	if err != nil {
 		return s, err
 	}
-	crashPoint("settle.reply")
+	e.crashPoint("settle.reply")
 	switch reply.SettleResult {
 	case SettleBalanced:
 		s.Balanced = true
@@ -118,7 +122,7 @@ func (e *Engine) Settle(ctx context.Context, operator string) (Settlement, error
 		if err != nil {
 			return s, err
 		}
-		crashPoint("settle.upload")
+		e.crashPoint("settle.upload")
 		reply, err = e.settleOnce(ctx, batch, &tot, operator)
 		if err != nil {
 			return s, err
@@ -127,10 +131,14 @@ func (e *Engine) Settle(ctx context.Context, operator string) (Settlement, error
 	default:
 		return s, fmt.Errorf("settlement: host reported an error (code %s)", reply.Code)
 	}
+	s.At = time.Unix(e.now().Unix(), 0)
 	if err := e.closeBatch(batch, s); err != nil {
 		return s, err
 	}
-	crashPoint("settle.outcome")
+	if err := e.jdb.NoteBatch(); err != nil {
+		e.log.Error("journal marker not updated", "err", err)
+	}
+	e.crashPoint("settle.outcome")
 	e.log.Info("batch settled", "batch", batch, "balanced", s.Balanced, "uploaded", s.Uploaded)
 	return s, nil
 }
@@ -191,10 +199,13 @@ func (e *Engine) closeBatch(batch string, s Settlement) error {
 		return err
 	}
 	defer tx.Rollback()
-	now := e.now().Unix()
-	if _, err := tx.Exec(`INSERT INTO batches(batch, opened, settled, balanced, summary) VALUES(?, ?, ?, ?, ?)
-		ON CONFLICT(batch) DO UPDATE SET settled = excluded.settled, balanced = excluded.balanced, summary = excluded.summary`,
-		batch, now, now, s.Balanced, string(summary)); err != nil {
+	now := s.At.Unix()
+	// slip_owed: the slip is printed after this write; a crash before it
+	// prints leaves the slip owed for the next start.
+	if _, err := tx.Exec(`INSERT INTO batches(batch, opened, settled, balanced, summary, uploaded, slip_owed) VALUES(?, ?, ?, ?, ?, ?, 1)
+		ON CONFLICT(batch) DO UPDATE SET settled = excluded.settled, balanced = excluded.balanced, summary = excluded.summary,
+		uploaded = excluded.uploaded, slip_owed = 1`,
+		batch, now, now, s.Balanced, string(summary), s.Uploaded); err != nil {
 		return err
 	}
 	var v int64
@@ -212,13 +223,19 @@ func (e *Engine) closeBatch(batch string, s Settlement) error {
 
 // LastSettlement reads the most recently settled batch, for the slip reprint.
 func (e *Engine) LastSettlement() (Settlement, error) {
+	return e.settlementWhere(`WHERE settled > 0 ORDER BY settled DESC, batch DESC LIMIT 1`)
+}
+
+func (e *Engine) settlementWhere(where string) (Settlement, error) {
 	var summary string
 	var balanced bool
-	err := e.db.QueryRow(`SELECT summary, balanced FROM batches WHERE settled > 0 ORDER BY settled DESC, batch DESC LIMIT 1`).Scan(&summary, &balanced)
+	var settled int64
+	var s Settlement
+	err := e.db.QueryRow(`SELECT summary, balanced, settled, uploaded FROM batches `+where).Scan(&summary, &balanced, &settled, &s.Uploaded)
 	if err != nil {
 		return Settlement{}, err
 	}
-	var s Settlement
 	s.Balanced = balanced
+	s.At = time.Unix(settled, 0)
 	return s, json.Unmarshal([]byte(summary), &s.Totals)
 }

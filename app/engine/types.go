@@ -105,6 +105,12 @@ type Txn struct {
 	Periods       int // Huabei installments
 	SellerPct     int // share of the installment fee the merchant pays
 	InstallFeeFen int64
+	// Announced: the cashier has seen how it ended. A transaction the
+	// terminal finished but never showed (a crash, a power cut) is shown
+	// at the next start, before anything new.
+	Announced bool
+	// ReceiptsOwed is how many of its receipts have yet to print.
+	ReceiptsOwed int
 }
 
 // Card is what the engine gets from a card read: the track as read and

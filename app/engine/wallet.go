@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/shoukuan/pos/app/mutant"
 )
 
 // WalletConfig is the QR payment policy.
@@ -63,12 +65,36 @@ func (e *Engine) Huabei(amount int64, periods, sellerPct int) (Installment, erro
 		return Installment{}, fmt.Errorf("%w: %d periods not offered", ErrHuabei, periods)
 	case sellerPct != 0 && sellerPct != 100:
 		return Installment{}, fmt.Errorf("%w: the seller pays 0%% or 100%% of the fee", ErrHuabei)
-	case amount < h.MinFen:
-		return Installment{}, fmt.Errorf("%w: %d fen is under the minimum %d", ErrHuabei, amount, h.MinFen)
-	case amount > h.LimitFen:
-		return Installment{}, fmt.Errorf("%w: %d fen is over the merchant's Huabei limit %d", ErrHuabei, amount, h.LimitFen)
+	}
+	if err := e.HuabeiAmount(amount); err != nil {
+		return Installment{}, err
 	}
 	return HuabeiTerms(amount, periods, rate, sellerPct), nil
+}
+
+// HuabeiAmountError is an amount outside what the merchant's contract
+// lets be split into installments.
+type HuabeiAmountError struct {
+	AmountFen, MinFen, LimitFen int64
+}
+
+func (e *HuabeiAmountError) Error() string {
+	if e.AmountFen < e.MinFen {
+		return fmt.Sprintf("%v: %d fen is under the minimum %d", ErrHuabei, e.AmountFen, e.MinFen)
+	}
+	return fmt.Sprintf("%v: %d fen is over the merchant's Huabei limit %d", ErrHuabei, e.AmountFen, e.LimitFen)
+}
+
+func (e *HuabeiAmountError) Unwrap() error { return ErrHuabei }
+
+// HuabeiAmount checks an amount against the contract's Huabei range, the
+// first thing the cashier learns after keying it.
+func (e *Engine) HuabeiAmount(amount int64) error {
+	h := e.cfg.Huabei
+	if amount < h.MinFen || amount > h.LimitFen {
+		return &HuabeiAmountError{AmountFen: amount, MinFen: h.MinFen, LimitFen: h.LimitFen}
+	}
+	return nil
 }
 
 // Waiter shows a payment the customer has yet to confirm and hears the
@@ -102,16 +128,23 @@ func (e *Engine) WalletPay(ctx context.Context, in WalletInput, w Waiter) (Resul
 	if err != nil {
 		return Result{}, err
 	}
-	crashPoint("wallet.intent")
+	e.crashPoint("wallet.intent")
 	reply, err := e.host.Exchange(ctx, HostRequest{Kind: HostWalletPay, STAN: t.STAN, Batch: t.Batch, AmountFen: t.AmountFen,
 		PayCode: in.Code, OrderNo: t.OrderNo, Wallet: t.Method, Periods: t.Periods, SellerPct: t.SellerPct, Operator: t.Operator})
-	crashPoint("wallet.reply")
+	e.crashPoint("wallet.reply")
 	if err == nil {
 		if reply.SignOnAgain {
 			e.requireSignOn()
 		}
-		if reply.Code != CodeUserPaying {
+		switch {
+		case reply.Code == CodeUserPaying:
+			// The customer confirms on the phone: poll, never success.
+		case e.cfg.Codes.Verdict(FamilyWalletPay, reply.Code) != Unknown:
 			return e.walletFinal(t, reply)
+		default:
+			// SYSTEM_ERROR and its kin: the wallet may have taken the
+			// money. Query, then cancel, as after a lost reply.
+			e.log.Warn("wallet payment answered with an unknown outcome; querying", "order", t.OrderNo, "code", reply.Code)
 		}
 	} else {
 		e.log.Warn("no reply to wallet payment; querying", "order", t.OrderNo, "err", err)
@@ -135,28 +168,29 @@ func (e *Engine) MerchantQR(ctx context.Context, in WalletInput, w Waiter) (Resu
 	if err != nil {
 		return Result{}, err
 	}
-	crashPoint("precreate.intent")
+	e.crashPoint("precreate.intent")
 	reply, err := e.host.Exchange(ctx, HostRequest{Kind: HostPrecreate, STAN: t.STAN, Batch: t.Batch, AmountFen: t.AmountFen,
 		OrderNo: t.OrderNo, Wallet: walletFilter(t.Method), Periods: t.Periods, SellerPct: t.SellerPct, Operator: t.Operator})
-	crashPoint("precreate.reply")
+	e.crashPoint("precreate.reply")
 	if err != nil {
 		// No QR was shown, but the host may have created the order:
 		// close it so nothing can pay it later.
+		// What the close finds is the outcome: closed (nobody paid),
+		// or paid after all.
 		e.log.Warn("no reply to precreate; closing", "order", t.OrderNo, "err", err)
-		res, gerr := e.giveUp(ctx, t)
-		if gerr != nil {
-			return res, gerr
-		}
-		return res, fmt.Errorf("%w: %w", ErrNoReply, err)
+		return e.giveUp(ctx, t)
 	}
 	if reply.SignOnAgain {
 		e.requireSignOn()
 	}
-	if reply.Code != "00" || reply.QRPayload == "" {
-		if reply.Code == "00" {
-			reply.Code = "96" // a precreate without a QR is a host error
-		}
+	if reply.Code != "00" && e.cfg.Codes.Verdict(FamilyWalletPay, reply.Code) == Declined {
 		return e.walletFinal(t, reply)
+	}
+	if reply.Code != "00" || reply.QRPayload == "" {
+		// The host may hold an order we cannot show: close it so that
+		// nobody can pay it later.
+		e.log.Warn("precreate without a usable QR; closing", "order", t.OrderNo, "code", reply.Code)
+		return e.giveUp(ctx, t)
 	}
 	return e.await(ctx, t, w, reply.QRPayload, e.cfg.Wallet.MerchantQRFor)
 }
@@ -228,7 +262,7 @@ func (e *Engine) await(ctx context.Context, t *Txn, w Waiter, qr string, wait ti
 		}
 		sincePoll = 0
 		r, err := e.walletQuery(ctx, t)
-		crashPoint("wallet.query")
+		e.crashPoint("wallet.query")
 		if err != nil {
 			e.log.Warn("order query failed", "order", t.OrderNo, "err", err)
 			continue
@@ -269,6 +303,10 @@ func (e *Engine) settleByStatus(t *Txn, r HostReply) (Result, bool, error) {
 	}
 	switch r.OrderStatus {
 	case OrderPaid:
+		if mutant.On("merchant-paid-as-cancelled") && t.Presented == PresentedMerchant {
+			res, err := e.walletCancelled(t, r)
+			return res, true, err
+		}
 		res, err := e.walletFinal(t, r)
 		return res, true, err
 	case OrderClosed, OrderRefunded:
@@ -304,7 +342,7 @@ func (e *Engine) giveUp(ctx context.Context, t *Txn) (Result, error) {
 			return Result{Txn: *t}, err
 		}
 		r, err := e.host.Exchange(ctx, HostRequest{Kind: kind, STAN: stan, Batch: t.Batch, OrderNo: t.OrderNo, Operator: t.Operator})
-		crashPoint("wallet.cancel")
+		e.crashPoint("wallet.cancel")
 		switch {
 		case err != nil:
 			last = err
@@ -341,7 +379,7 @@ func (e *Engine) walletFinal(t *Txn, r HostReply) (Result, error) {
 	if err := e.walletOutcome(t, status, r); err != nil {
 		return Result{Txn: *t}, fmt.Errorf("journal: %w", err)
 	}
-	crashPoint("wallet.outcome")
+	e.crashPoint("wallet.outcome")
 	res := Result{Txn: *t}
 	res.Alerts = e.risk(t)
 	if status != StatusApproved {
@@ -354,7 +392,7 @@ func (e *Engine) walletCancelled(t *Txn, r HostReply) (Result, error) {
 	if err := e.walletOutcome(t, StatusCancelled, r); err != nil {
 		return Result{Txn: *t}, fmt.Errorf("journal: %w", err)
 	}
-	crashPoint("wallet.outcome")
+	e.crashPoint("wallet.outcome")
 	return Result{Txn: *t}, ErrCancelled
 }
 
@@ -376,9 +414,9 @@ func (e *Engine) walletOutcome(t *Txn, status Status, r HostReply) error {
 		fee = e.Fee(method, t.AmountFen)
 	}
 	if _, err := tx.Exec(`UPDATE txns SET status = ?, method = ?, resp_code = ?, rrn = ?, auth_code = ?, host_date = ?, host_time = ?,
-		buyer = ?, trade_no = ?, install_fee_fen = ?, fee_fen = ?, updated = ? WHERE id = ?`,
+		buyer = ?, trade_no = ?, install_fee_fen = ?, fee_fen = ?, updated = ?, receipts_owed = ? WHERE id = ?`,
 		status, method, r.Code, r.RRN, r.AuthCode, r.Date, r.Time, r.Buyer, r.TradeNo, r.InstallFeeFen,
-		fee, e.now().Unix(), t.ID); err != nil {
+		fee, e.now().Unix(), e.receiptsFor(t.Kind, status), t.ID); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(`DELETE FROM wallet_open WHERE txn_id = ?`, t.ID); err != nil {
@@ -394,6 +432,11 @@ func (e *Engine) walletOutcome(t *Txn, status Status, r HostReply) error {
 			if _, err := tx.Exec(`UPDATE txns SET refunded_fen = refunded_fen + ?, updated = ? WHERE id = ?`, t.AmountFen, e.now().Unix(), t.OrigID); err != nil {
 				return err
 			}
+			if mutant.On("refund-journaled-twice") {
+				if _, err := tx.Exec(`UPDATE txns SET refunded_fen = refunded_fen + ? WHERE id = ?`, t.AmountFen, t.OrigID); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	if err := e.commit(tx); err != nil {
@@ -402,6 +445,7 @@ func (e *Engine) walletOutcome(t *Txn, status Status, r HostReply) error {
 	t.Status, t.Method, t.RespCode, t.RRN, t.AuthCode, t.HostDate, t.HostTime = status, method, r.Code, r.RRN, r.AuthCode, r.Date, r.Time
 	t.Buyer, t.TradeNo, t.InstallFeeFen = r.Buyer, r.TradeNo, r.InstallFeeFen
 	t.FeeFen = fee
+	t.ReceiptsOwed = e.receiptsFor(t.Kind, status)
 	return nil
 }
 
@@ -436,14 +480,18 @@ func (e *Engine) WalletRefund(ctx context.Context, orderNo string, amountFen int
 	if err := e.intent(t); err != nil {
 		return Result{}, fmt.Errorf("journal: %w", err)
 	}
-	crashPoint("walletrefund.intent")
+	e.crashPoint("walletrefund.intent")
 	reply, err := e.sendRefund(ctx, t, orig.OrderNo)
-	crashPoint("walletrefund.reply")
+	e.crashPoint("walletrefund.reply")
+	if err == nil && e.refundUnknown(reply.Code) {
+		err = &UnknownAnswerError{Code: reply.Code}
+	}
 	if err != nil {
-		e.log.Warn("no reply to wallet refund; resending", "refund", t.OrderNo, "err", err)
+		// The same refund number again: the host refunds it once.
+		e.log.Warn("no definite answer to wallet refund; resending", "refund", t.OrderNo, "err", err)
 		reply, err = e.sendRefund(ctx, t, orig.OrderNo)
-		if err == nil && transient(reply.Code) {
-			err = fmt.Errorf("host answered the resend with %s", reply.Code)
+		if err == nil && e.refundUnknown(reply.Code) {
+			err = &UnknownAnswerError{Code: reply.Code}
 		}
 		if err != nil {
 			*t, _ = e.Txn(t.ID)
@@ -492,8 +540,8 @@ func (e *Engine) resolveWallets(ctx context.Context) ([]Recovered, error) {
 				return done, err
 			}
 			r, err := e.sendRefund(ctx, &t, orig.OrderNo)
-			if err == nil && transient(r.Code) {
-				err = fmt.Errorf("host answered the resend with %s", r.Code)
+			if err == nil && e.refundUnknown(r.Code) {
+				err = &UnknownAnswerError{Code: r.Code}
 			}
 			if err != nil {
 				return done, fmt.Errorf("%w: refund %s: %v", ErrWalletOpen, t.OrderNo, err)
@@ -521,11 +569,10 @@ func (e *Engine) resolveWallets(ctx context.Context) ([]Recovered, error) {
 	return done, nil
 }
 
-// transient codes say the host could not look: after a lost reply they
-// do not tell whether the first request was done, so the refund stays
-// open and is sent again.
-func transient(code string) bool {
-	return code == "96" || code == "91" || code == "98" || code == CodeRetry
+// refundUnknown: the reply does not say whether the refund was done, so
+// it stays open and the same refund number is sent again.
+func (e *Engine) refundUnknown(code string) bool {
+	return e.cfg.Codes.Verdict(FamilyWalletRefund, code) == Unknown
 }
 
 // final reports whether a wallet flow's error still means the order
