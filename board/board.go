@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -32,7 +33,28 @@ type Desc struct {
 	CardReader  CardReader `json:"card_reader"`
 	Printer     Printer    `json:"printer"`
 	Indicator   Device     `json:"indicator"`
+	// Secrets is where the device secret that seals the keys lives, never
+	// the data directory: a copied data directory must not carry the
+	// means to open its keys. "user-config" is the user's configuration
+	// directory (the desktop simulator); a terminal names a directory on
+	// its secure storage.
+	Secrets string `json:"secrets"`
 }
+
+// SecretsDir resolves Secrets to a directory.
+func (d *Desc) SecretsDir() (string, error) {
+	if d.Secrets == "user-config" {
+		base, err := os.UserConfigDir()
+		if err != nil {
+			return "", fmt.Errorf("board %s: secrets user-config: %w", d.Name, err)
+		}
+		return filepath.Join(base, "shoukuan-pos"), nil
+	}
+	return d.Secrets, nil
+}
+
+// maxBoardFile bounds a board file: a description is a few hundred bytes.
+const maxBoardFile = 256 << 10
 
 type Device struct {
 	Driver string `json:"driver"`
@@ -166,9 +188,17 @@ func Names() []string {
 // argument is a path (contains a slash or ends in .json).
 func Load(nameOrPath string) (*Desc, error) {
 	if strings.ContainsRune(nameOrPath, '/') || strings.HasSuffix(nameOrPath, ".json") {
-		data, err := os.ReadFile(nameOrPath)
+		f, err := os.Open(nameOrPath)
 		if err != nil {
 			return nil, fmt.Errorf("board: %w", err)
+		}
+		data, err := io.ReadAll(io.LimitReader(f, maxBoardFile+1))
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("board: %w", err)
+		}
+		if len(data) > maxBoardFile {
+			return nil, fmt.Errorf("board file %s: larger than %d bytes; is it the right file?", nameOrPath, maxBoardFile)
 		}
 		d, err := Parse(data)
 		if err != nil {
@@ -253,6 +283,9 @@ func (d *Desc) Validate() error {
 	}
 	if d.Printer.Driver != "none" && (d.Printer.Columns < 24 || d.Printer.Columns > 64) {
 		return fmt.Errorf("printer.columns %d: want 24-64 (32 for 58 mm paper, 48 for 80 mm)", d.Printer.Columns)
+	}
+	if d.Secrets != "user-config" && !filepath.IsAbs(d.Secrets) {
+		return fmt.Errorf("secrets %q: want an absolute directory on the terminal's secure storage, or user-config", d.Secrets)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -37,6 +38,21 @@ type Config struct {
 	PaymentCodes []paycode.Rule `json:"payment_codes"`
 	Wallet       Wallet         `json:"wallet"`
 	Huabei       Huabei         `json:"huabei"`
+	// ReplyCodes lists, per message family, the reply codes that are
+	// definite declines; every other code but 00 leaves the outcome
+	// unknown and is resolved as if no reply had come.
+	ReplyCodes ReplyCodes `json:"reply_codes"`
+	// Demo runs the terminal against the in-process host simulator with
+	// the public test master key: every screen and receipt says it is not
+	// a payment. Implied on the sim board with host.in_process.
+	Demo bool `json:"demo"`
+}
+
+// ReplyCodes are the definite declines of each message family.
+type ReplyCodes struct {
+	Card         []string `json:"card"`
+	WalletPay    []string `json:"wallet_pay"`
+	WalletRefund []string `json:"wallet_refund"`
 }
 
 // Wallet is the QR payment policy. Alipay and WeChat Pay ask the terminal
@@ -90,9 +106,30 @@ type Host struct {
 	CAFile         string `json:"ca_file"`    // pinned CA when TLS is on
 	MAC            string `json:"mac"`        // "ecb" (CUP) or "x9.19"
 	KeyMode        string `json:"key_mode"`   // "single", "double", "double+tdk"
-	TMK            string `json:"tmk"`        // "simulator": the fixed test master key; real terminals use key injection
+	TMK            string `json:"tmk"`        // "loaded" (pos keys load), or "simulator": the public test key, demo mode only
 	NII            int    `json:"nii"`        // TPDU destination (network access point)
-	InProcess      bool   `json:"in_process"` // run the host simulator inside pos (desktop simulator)
+	InProcess      bool   `json:"in_process"` // run the host simulator inside pos (desktop simulator): demo mode
+	// AllowPlaintext lets a host that is not on this machine be reached
+	// without TLS; only for a private network the acquirer vouches for.
+	AllowPlaintext bool `json:"allow_plaintext"`
+}
+
+// MaxFileBytes bounds a configuration file: a terminal's whole
+// configuration is a few kilobytes, and a wrong path (a device, a log)
+// must fail, not fill the memory.
+const MaxFileBytes = 1 << 20
+
+// IsLoopback reports whether host:port names this machine.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Operators is the sign-in policy.
@@ -156,7 +193,7 @@ func Load(path string) (Config, error) {
 	if path == "" {
 		return Default(), nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := ReadLimited(path, MaxFileBytes)
 	if err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
@@ -165,6 +202,27 @@ func Load(path string) (Config, error) {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
 	return c, nil
+}
+
+// ReadLimited reads a file of at most max bytes; a longer one (or an
+// endless one such as /dev/zero) is refused after max+1 bytes.
+func ReadLimited(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("%s is a directory", path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s is larger than %d bytes; is it the right file?", path, max)
+	}
+	return data, nil
 }
 
 // Parse reads a configuration over the defaults and validates the result.
@@ -252,6 +310,9 @@ func (c Config) Validate() error {
 	if h.TLS && h.CAFile == "" {
 		return errors.New("host.ca_file: required when host.tls is true (the CA is pinned)")
 	}
+	if !h.InProcess && !h.TLS && !h.AllowPlaintext && !IsLoopback(h.Address) {
+		return fmt.Errorf("host.tls: %s is not on this machine, so payments must travel over TLS (set host.tls and host.ca_file; host.allow_plaintext: true only for a private network the acquirer vouches for)", host)
+	}
 	switch c.Language {
 	case "zh-CN", "en":
 	default:
@@ -304,8 +365,10 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("host.key_mode %q: must be single, double or double+tdk", h.KeyMode)
 	}
-	if h.TMK != "simulator" {
-		return fmt.Errorf("host.tmk %q: only \"simulator\" is supported until key injection exists", h.TMK)
+	switch h.TMK {
+	case "loaded", "simulator":
+	default:
+		return fmt.Errorf("host.tmk %q: must be loaded (the key loaded with pos keys load) or simulator (demo mode only)", h.TMK)
 	}
 	if h.NII < 0 || h.NII > 0xffff {
 		return fmt.Errorf("host.nii %d: must be 0-65535", h.NII)
@@ -341,8 +404,34 @@ func (c Config) Validate() error {
 	if hb.Enabled && len(hb.RatesBP) == 0 {
 		return errors.New("huabei.rates_bp: enabled without any installment rates")
 	}
+	if err := c.ReplyCodes.check(); err != nil {
+		return err
+	}
 	if c.Receipt.Copies < 1 || c.Receipt.Copies > 3 {
 		return fmt.Errorf("receipt.copies %d: must be 1-3", c.Receipt.Copies)
+	}
+	return nil
+}
+
+func (r ReplyCodes) check() error {
+	for _, l := range []struct {
+		name  string
+		codes []string
+	}{{"card", r.Card}, {"wallet_pay", r.WalletPay}, {"wallet_refund", r.WalletRefund}} {
+		seen := map[string]bool{}
+		for _, code := range l.codes {
+			switch {
+			case len(code) != 2 || !isAlnum(code) || strings.ToUpper(code) != code:
+				return fmt.Errorf("reply_codes.%s: %q is not a 2-character response code (digits or capital letters)", l.name, code)
+			case code == "00":
+				return fmt.Errorf("reply_codes.%s: 00 is approved, not a decline", l.name)
+			case code == "UP" || code == "RT" || code == "PD":
+				return fmt.Errorf("reply_codes.%s: %s is a wallet protocol code (user paying, retry, already paid), not a decline", l.name, code)
+			case seen[code]:
+				return fmt.Errorf("reply_codes.%s: %s listed twice", l.name, code)
+			}
+			seen[code] = true
+		}
 	}
 	return nil
 }

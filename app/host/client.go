@@ -47,6 +47,8 @@ type Client struct {
 
 	mu   sync.Mutex
 	keys seckey.WorkingKeys
+	// tmkErr: the stored master key could not be opened.
+	tmkErr error
 }
 
 // Errors of the link. All of them mean "no usable reply" to the engine.
@@ -56,6 +58,9 @@ var (
 	ErrBadReply  = errors.New("host: reply not understood")
 	ErrConnect   = errors.New("host: cannot connect")
 	ErrMACMissed = fmt.Errorf("host: %w", engine.ErrReplyMAC)
+	// ErrNoMasterKey: no terminal master key is loaded, so the working
+	// keys of a sign-on cannot be opened.
+	ErrNoMasterKey = errors.New("host: no terminal master key loaded (pos keys load)")
 )
 
 // NewClient loads stored keys, if any, and prepares TLS.
@@ -75,11 +80,21 @@ func NewClient(cfg Config, store *KeyStore) (*Client, error) {
 	c := &Client{cfg: cfg, store: store}
 	if store != nil {
 		k, ok, err := store.Load()
-		if err != nil {
-			return nil, err
-		}
-		if ok {
+		switch {
+		case err != nil:
+			// Keys sealed under another device secret: sign on again
+			// for new ones rather than refuse to start.
+			cfg.Log.Warn("stored working keys cannot be opened; the terminal signs on again", "err", err)
+		case ok:
 			c.keys = k
+		}
+		if cfg.TMK == nil {
+			tmk, ok, err := store.LoadTMK()
+			if err != nil {
+				c.tmkErr = err
+			} else if ok {
+				c.cfg.TMK = tmk
+			}
 		}
 	}
 	if cfg.TLS {
@@ -134,6 +149,12 @@ func (c *Client) timeoutFor(k engine.HostKind) time.Duration {
 
 // Exchange sends one request and waits for its reply.
 func (c *Client) Exchange(ctx context.Context, req engine.HostRequest) (engine.HostReply, error) {
+	if req.Kind == engine.HostSignOn && c.cfg.TMK == nil {
+		if c.tmkErr != nil {
+			return engine.HostReply{}, c.tmkErr
+		}
+		return engine.HostReply{}, ErrNoMasterKey
+	}
 	msg, macked, err := c.build(req)
 	if err != nil {
 		return engine.HostReply{}, err

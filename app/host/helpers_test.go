@@ -107,7 +107,7 @@ func newRig(t *testing.T, o rigOpts) *rig {
 		r.addr = a.String()
 	}
 	r.openJournal()
-	if r.secret, err = DeviceSecret(filepath.Dir(r.dbPath)); err != nil {
+	if r.secret, err = DeviceSecret(filepath.Join(filepath.Dir(r.dbPath), "secrets"), filepath.Dir(r.dbPath)); err != nil {
 		t.Fatal(err)
 	}
 	r.devKey = seckey.DeriveDeviceKey(r.secret, testTID)

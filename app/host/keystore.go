@@ -37,7 +37,7 @@ func (s *KeyStore) Save(k seckey.WorkingKeys, now int64) error {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.Exec(`DELETE FROM keys`); err != nil {
+	if _, err := tx.Exec(`DELETE FROM keys WHERE name IN ('pik', 'mak', 'tdk')`); err != nil {
 		return err
 	}
 	for i, key := range []seckey.Key{k.PIK, k.MAK, k.TDK} {
@@ -59,7 +59,7 @@ func (s *KeyStore) Save(k seckey.WorkingKeys, now int64) error {
 // Load reads the working keys; ok is false when there are none (never
 // signed on).
 func (s *KeyStore) Load() (k seckey.WorkingKeys, ok bool, err error) {
-	rows, err := s.db.SQL().Query(`SELECT name, sealed FROM keys`)
+	rows, err := s.db.SQL().Query(`SELECT name, sealed FROM keys WHERE name IN ('pik', 'mak', 'tdk')`)
 	if err != nil {
 		return k, false, err
 	}
@@ -89,11 +89,79 @@ func (s *KeyStore) Load() (k seckey.WorkingKeys, ok bool, err error) {
 	return k, k.PIK != nil && k.MAK != nil, nil
 }
 
+// tmkName is the master key's row; it is replaced only by pos keys load.
+const tmkName = "tmk"
+
+// SaveTMK seals the terminal master key into the journal, replacing the
+// one before, and returns its check value.
+func (s *KeyStore) SaveTMK(k seckey.Key, now int64) (string, error) {
+	sealed, err := seckey.SealKey(s.deviceKey, k, tmkName)
+	if err != nil {
+		return "", err
+	}
+	kcv := fmt.Sprintf("%X", seckey.CheckValue(k))
+	_, err = s.db.SQL().Exec(`INSERT INTO keys(name, sealed, kcv, updated) VALUES(?, ?, ?, ?)
+		ON CONFLICT(name) DO UPDATE SET sealed = excluded.sealed, kcv = excluded.kcv, updated = excluded.updated`, tmkName, sealed, kcv, now)
+	return kcv, err
+}
+
+// LoadTMK opens the sealed master key; ok is false when none was loaded.
+func (s *KeyStore) LoadTMK() (k seckey.Key, ok bool, err error) {
+	var sealed []byte
+	err = s.db.SQL().QueryRow(`SELECT sealed FROM keys WHERE name = ?`, tmkName).Scan(&sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	k, err = seckey.OpenKey(s.deviceKey, sealed, tmkName)
+	if err != nil {
+		return nil, false, fmt.Errorf("host: stored master key: %w (was the device secret replaced? load the master key again)", err)
+	}
+	return k, true, nil
+}
+
+// TMKCheckValue is the stored master key's check value, "" when none.
+func (s *KeyStore) TMKCheckValue() (string, error) {
+	var kcv string
+	err := s.db.SQL().QueryRow(`SELECT kcv FROM keys WHERE name = ?`, tmkName).Scan(&kcv)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return kcv, err
+}
+
+// SecretFile is the device secret's name in its directory.
+const SecretFile = "device.secret"
+
 // DeviceSecret reads the device secret from dir, creating it on first use.
-// On a terminal the secret would live in the secure element; the
-// simulator keeps it in a 0600 file beside the journal.
-func DeviceSecret(dir string) ([]byte, error) {
-	path := filepath.Join(dir, "device.secret")
+// dir is the board's secure storage, never the data directory: a copied
+// journal must not come with the means to open its keys. A secret an
+// earlier version left in dataDir is moved to dir.
+func DeviceSecret(dir, dataDir string) ([]byte, error) {
+	if dir == "" {
+		return nil, errors.New("host: no directory for the device secret (the board's secrets setting)")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("host: device secret directory: %w", err)
+	}
+	path := filepath.Join(dir, SecretFile)
+	old := filepath.Join(dataDir, SecretFile)
+	if filepath.Clean(old) == filepath.Clean(path) {
+		return nil, errors.New("host: the device secret must not live in the data directory")
+	}
+	// An earlier version kept it beside the journal: move it out.
+	if prev, err := os.ReadFile(old); err == nil {
+		if len(prev) >= seckey.MinDeviceSecretLen {
+			if err := createSecret(path, prev); err != nil && !errors.Is(err, os.ErrExist) {
+				return nil, err
+			}
+		}
+		if err := os.Remove(old); err != nil {
+			return nil, fmt.Errorf("host: removing the old device secret: %w", err)
+		}
+	}
 	b, err := os.ReadFile(path)
 	if err == nil {
 		if len(b) < seckey.MinDeviceSecretLen {
@@ -108,12 +176,40 @@ func DeviceSecret(dir string) ([]byte, error) {
 	if _, err := rand.Read(b); err != nil {
 		return nil, err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return nil, err
+	if err := createSecret(path, b); err != nil {
+		if !errors.Is(err, os.ErrExist) {
+			return nil, err
+		}
+		// Another process made it first: use that one.
+		return os.ReadFile(path)
 	}
 	return b, nil
+}
+
+// createSecret writes a new secret file only if none exists: the data goes
+// to a private temporary file that is then linked into place, so two
+// processes starting together agree on one secret.
+func createSecret(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".secret-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Link(tmp, path)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/shoukuan/pos/app/journal"
@@ -12,8 +13,8 @@ import (
 )
 
 func TestDeviceSecret(t *testing.T) {
-	dir := t.TempDir()
-	s1, err := DeviceSecret(dir)
+	dir, data := t.TempDir(), t.TempDir()
+	s1, err := DeviceSecret(dir, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,17 +29,24 @@ func TestDeviceSecret(t *testing.T) {
 	if fi.Mode().Perm() != 0o600 {
 		t.Errorf("mode %v, want 0600: the secret unseals the working keys", fi.Mode().Perm())
 	}
-	if _, err := os.Stat(path + ".tmp"); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("temporary file left behind: %v", err)
+	if left, _ := filepath.Glob(filepath.Join(dir, ".secret-*")); len(left) > 0 {
+		t.Errorf("temporary files left behind: %v", left)
 	}
-	s2, err := DeviceSecret(dir)
+	if _, err := os.Stat(filepath.Join(data, "device.secret")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a secret beside the journal: %v", err)
+	}
+	s2, err := DeviceSecret(dir, data)
 	if err != nil || !bytes.Equal(s1, s2) {
 		t.Fatalf("second call: %v, same bytes %v", err, bytes.Equal(s1, s2))
 	}
-	// A new data directory is a new device.
-	s3, err := DeviceSecret(t.TempDir())
+	// Another secrets directory is another device.
+	s3, err := DeviceSecret(t.TempDir(), data)
 	if err != nil || bytes.Equal(s1, s3) {
 		t.Errorf("another directory: %v, same secret %v", err, bytes.Equal(s1, s3))
+	}
+	// Never in the data directory itself.
+	if _, err := DeviceSecret(data, data); err == nil {
+		t.Error("a secret in the data directory accepted")
 	}
 
 	// A truncated secret would derive no key: refuse it rather than
@@ -48,7 +56,7 @@ func TestDeviceSecret(t *testing.T) {
 	if err := os.WriteFile(sp, make([]byte, seckey.MinDeviceSecretLen-1), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := DeviceSecret(short); err == nil {
+	if _, err := DeviceSecret(short, data); err == nil {
 		t.Error("too-short secret accepted")
 	}
 	if b, _ := os.ReadFile(sp); len(b) != seckey.MinDeviceSecretLen-1 {
@@ -58,13 +66,59 @@ func TestDeviceSecret(t *testing.T) {
 	if err := os.WriteFile(sp, bytes.Repeat([]byte{7}, seckey.MinDeviceSecretLen), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if b, err := DeviceSecret(short); err != nil || len(b) != seckey.MinDeviceSecretLen {
+	if b, err := DeviceSecret(short, data); err != nil || len(b) != seckey.MinDeviceSecretLen {
 		t.Errorf("minimum-length secret: %v", err)
 	}
+	// A directory that cannot be made: an error, not a secret only in memory.
+	blocker := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(blocker, nil, 0o600)
+	if _, err := DeviceSecret(filepath.Join(blocker, "dir"), data); err == nil {
+		t.Error("secret under a file: no error")
+	}
+}
 
-	// A directory that cannot be written: an error, not a secret only in memory.
-	if _, err := DeviceSecret(filepath.Join(t.TempDir(), "missing", "dir")); err == nil {
-		t.Error("secret in a missing directory: no error")
+// TestDeviceSecretMovesOutOfTheDataDirectory: a secret an older version
+// kept beside the journal moves to the secrets directory, so keys sealed
+// under it still open, and none stays behind.
+func TestDeviceSecretMovesOutOfTheDataDirectory(t *testing.T) {
+	dir, data := t.TempDir(), t.TempDir()
+	old := bytes.Repeat([]byte{0x5a}, 32)
+	if err := os.WriteFile(filepath.Join(data, "device.secret"), old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := DeviceSecret(dir, data)
+	if err != nil || !bytes.Equal(got, old) {
+		t.Fatalf("moved secret: %v, same %v", err, bytes.Equal(got, old))
+	}
+	if _, err := os.Stat(filepath.Join(data, "device.secret")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the old secret is still beside the journal: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "device.secret")); !bytes.Equal(b, old) {
+		t.Error("the secrets directory does not hold the moved secret")
+	}
+}
+
+// TestDeviceSecretRace: two terminals starting together agree on one
+// secret (a lost race must not seal keys under a secret nobody keeps).
+func TestDeviceSecretRace(t *testing.T) {
+	for i := 0; i < 20; i++ {
+		dir, data := t.TempDir(), t.TempDir()
+		got := make([][]byte, 4)
+		errs := make([]error, 4)
+		var wg sync.WaitGroup
+		for g := range got {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got[g], errs[g] = DeviceSecret(dir, data)
+			}()
+		}
+		wg.Wait()
+		for g := range got {
+			if errs[g] != nil || !bytes.Equal(got[g], got[0]) {
+				t.Fatalf("round %d: goroutine %d: %v, same %v", i, g, errs[g], bytes.Equal(got[g], got[0]))
+			}
+		}
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 
 	"github.com/shoukuan/pos/app/engine"
 	"github.com/shoukuan/pos/app/iso8583"
+	"github.com/shoukuan/pos/app/mutant"
+	"github.com/shoukuan/pos/app/seckey"
 )
 
 // SettleClasses is the order of the 31-digit groups of settlement field 48.
@@ -50,6 +52,20 @@ func entryMode(c *engine.Card) string {
 	return "02" + pin
 }
 
+// securityControl is field 53: PIN block format (2 = ANSI X9.8 with the
+// PAN, 0 = no PIN), algorithm (6 = double-length 3DES), track data
+// encrypted (1) or not (0).
+func securityControl(pin, trackEncrypted bool) string {
+	f := []byte("0600000000000000")
+	if pin {
+		f[0] = '2'
+	}
+	if trackEncrypted {
+		f[2] = '1'
+	}
+	return string(f)
+}
+
 func operator3(op string) string {
 	if len(op) >= 3 {
 		return op[:3]
@@ -81,14 +97,31 @@ func (c *Client) build(r engine.HostRequest) (*iso8583.Message, bool, error) {
 		if r.Card == nil {
 			return errors.New("card data missing")
 		}
-		m.Set(2, r.PAN)
-		m.Set(14, r.Expiry)
 		m.Set(22, entryMode(r.Card))
-		m.Set(35, r.Card.Track2)
-		if len(r.Card.PINBlock) > 0 {
+		c.mu.Lock()
+		tdk := c.keys.TDK
+		c.mu.Unlock()
+		encrypted := tdk != nil && !mutant.On("clear-track")
+		if encrypted {
+			// With a track key the card number travels only inside the
+			// encrypted track, as CUP terminals send it.
+			t2, err := seckey.EncryptTrack(tdk, r.Card.Track2)
+			if err != nil {
+				return err
+			}
+			m.Set(35, t2)
+		} else {
+			m.Set(2, r.PAN)
+			m.Set(14, r.Expiry)
+			m.Set(35, r.Card.Track2)
+		}
+		pin := len(r.Card.PINBlock) > 0
+		if pin {
 			m.Set(26, "12")
 			m.SetBytes(52, r.Card.PINBlock)
-			m.Set(53, "2600000000000000")
+		}
+		if pin || encrypted {
+			m.Set(53, securityControl(pin, encrypted))
 		}
 		if r.Card.Method == engine.MethodChip && r.Card.Seq != "" {
 			m.Set(23, r.Card.Seq)
