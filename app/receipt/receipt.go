@@ -16,21 +16,43 @@ type Terminal struct {
 	MerchantID   string
 	TerminalID   string
 	Version      string
+	// Demo: a demonstration terminal; every slip says it is not a payment.
+	Demo bool
+}
+
+// DemoLines are printed at the top and the bottom of every slip of a demo
+// terminal, so no one takes it for proof of payment.
+var DemoLines = []string{"*** 演示 DEMO ***", "非真实交易 NOT A PAYMENT"}
+
+func demoBanner(t Terminal) []hal.Element {
+	if !t.Demo {
+		return nil
+	}
+	var out []hal.Element
+	for _, l := range DemoLines {
+		out = append(out, hal.Element{Kind: hal.KindText, Text: l, Style: hal.TextStyle{Bold: true, Align: hal.AlignCenter}})
+	}
+	return out
 }
 
 // header opens every slip: the title in double size (Chinese, 16 columns
 // at most on 58 mm paper) with its English line under it.
 func header(t Terminal, title, titleEN string) []hal.Element {
-	return []hal.Element{
-		{Kind: hal.KindText, Text: title, Style: hal.TextStyle{Size: hal.SizeDouble, Bold: true, Align: hal.AlignCenter}},
-		{Kind: hal.KindText, Text: titleEN, Style: hal.TextStyle{Align: hal.AlignCenter}},
-		{Kind: hal.KindSeparator},
+	return append(demoBanner(t),
+		hal.Element{Kind: hal.KindText, Text: title, Style: hal.TextStyle{Size: hal.SizeDouble, Bold: true, Align: hal.AlignCenter}},
+		hal.Element{Kind: hal.KindText, Text: titleEN, Style: hal.TextStyle{Align: hal.AlignCenter}},
+		hal.Element{Kind: hal.KindSeparator},
 		hal.Text("商户名称(MERCHANT NAME):"),
 		hal.Text(t.MerchantName),
 		hal.Pair("商户编号(MERCHANT NO.):", ""),
 		hal.Text(t.MerchantID),
 		hal.Pair("终端编号(TERMINAL NO.):", t.TerminalID),
-	}
+	)
+}
+
+// footer closes every slip: the demo banner again, then the cut.
+func footer(t Terminal, els []hal.Element) []hal.Element {
+	return append(append(els, demoBanner(t)...), hal.Element{Kind: hal.KindCut})
 }
 
 // SelfTest is the slip a technician gets from Maintenance > Self-test.
@@ -57,9 +79,8 @@ func SelfTest(t Terminal, results []hal.SelfTestResult, at time.Time) hal.Docume
 	els = append(els,
 		hal.Element{Kind: hal.KindSeparator},
 		hal.Element{Kind: hal.KindText, Text: fmt.Sprintf("%d OK / %d FAIL", len(results)-failed, failed), Style: hal.TextStyle{Bold: true, Align: hal.AlignCenter}},
-		hal.Element{Kind: hal.KindCut},
 	)
-	return hal.Document{Title: "self-test", Elements: els}
+	return hal.Document{Title: "self-test", Elements: footer(t, els)}
 }
 
 // Copy is which copy of a receipt this is.
@@ -101,6 +122,12 @@ type Txn struct {
 	SellerPct     int
 	InstallFeeFen int64 // the customer's installment fee
 	OrigOrderNo   string
+	// FeeFen is the merchant's own acquiring fee: on the merchant copy
+	// only, never on what the customer takes away.
+	FeeFen int64
+	// Recovered: printed at the start after a crash or power cut that
+	// came between the payment and its receipt.
+	Recovered bool
 }
 
 var kindTitles = map[string]string{
@@ -207,6 +234,9 @@ func Transaction(t Terminal, x Txn, copy Copy) hal.Document {
 		hal.Element{Kind: hal.KindText, Text: Yuan(amount), Style: hal.TextStyle{Size: hal.SizeDouble, Bold: true, Align: hal.AlignRight}},
 		hal.Element{Kind: hal.KindSeparator},
 	)
+	if copy == MerchantCopy && x.FeeFen > 0 && x.Kind == "sale" {
+		els = append(els, hal.Pair("商户手续费(FEE):", Yuan(x.FeeFen)))
+	}
 	if x.OrderNo != "" && x.Kind == "sale" {
 		// Scanned back at the counter for a refund.
 		els = append(els, hal.Element{Kind: hal.KindQR, Text: x.OrderNo})
@@ -214,13 +244,25 @@ func Transaction(t Terminal, x Txn, copy Copy) hal.Document {
 	if x.Reprint {
 		els = append(els, hal.Element{Kind: hal.KindText, Text: "重打印凭证 DUPLICATED", Style: hal.TextStyle{Bold: true, Align: hal.AlignCenter}})
 	}
-	if copy == MerchantCopy {
+	if x.Recovered {
+		els = append(els, hal.Element{Kind: hal.KindText, Text: "断电后补打 AFTER RESTART", Style: hal.TextStyle{Align: hal.AlignCenter}})
+	}
+	// A card payment is signed for; a wallet payment was confirmed on the
+	// customer's phone and charges no card account.
+	if copy == MerchantCopy && !isWallet(x.Method) {
 		els = append(els, hal.Text("持卡人签名(CARDHOLDER SIGNATURE):"), hal.Element{Kind: hal.KindFeed}, hal.Element{Kind: hal.KindFeed},
 			hal.Text("本人确认以上交易,同意将其记入本卡账户"),
 			hal.Text("I ACKNOWLEDGE SATISFACTORY RECEIPT OF RELATIVE GOODS/SERVICES"))
 	}
-	els = append(els, hal.Element{Kind: hal.KindCut})
-	return hal.Document{Title: x.Kind + " " + x.STAN + " " + copyName(copy), Elements: els}
+	return hal.Document{Title: x.Kind + " " + x.STAN + " " + copyName(copy), Elements: footer(t, els)}
+}
+
+func isWallet(method string) bool {
+	switch method {
+	case "alipay", "wechat", "unionpay_qr", "qr":
+		return true
+	}
+	return false
 }
 
 func copyName(c Copy) string {
@@ -312,6 +354,5 @@ func SettlementSlip(t Terminal, s Settlement) hal.Document {
 	if s.Reprint {
 		els = append(els, hal.Element{Kind: hal.KindText, Text: "重打印 DUPLICATED", Style: hal.TextStyle{Align: hal.AlignCenter}})
 	}
-	els = append(els, hal.Element{Kind: hal.KindCut})
-	return hal.Document{Title: "settlement " + s.Batch, Elements: els}
+	return hal.Document{Title: "settlement " + s.Batch, Elements: footer(t, els)}
 }

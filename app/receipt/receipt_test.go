@@ -61,6 +61,41 @@ func TestTransactionReceiptCopies(t *testing.T) {
 	}
 }
 
+// TestWalletAndDemoReceipts: a wallet payment is not signed for and
+// charges no card account; the merchant's fee is on the merchant copy
+// only; a demo terminal's slips say they are not payments, top and bottom.
+func TestWalletAndDemoReceipts(t *testing.T) {
+	term := Terminal{MerchantName: "老王面馆", MerchantID: "898310058120001", TerminalID: "10000001", Demo: true}
+	x := Txn{Kind: "sale", Method: "wechat", AmountFen: 5000, STAN: "000009", Batch: "000001", RRN: "030200000009", Operator: "01",
+		At: time.Date(2026, 3, 2, 9, 5, 0, 0, time.UTC), OrderNo: "10000001260302090500000009", FeeFen: 19}
+	text := func(d hal.Document) string {
+		s := ""
+		for _, e := range d.Elements {
+			s += e.Text + "|" + e.Right + "\n"
+		}
+		return s
+	}
+	m, c := text(Transaction(term, x, MerchantCopy)), text(Transaction(term, x, CustomerCopy))
+	for _, copy := range []string{m, c} {
+		if strings.Contains(copy, "持卡人签名") || strings.Contains(copy, "记入本卡账户") {
+			t.Errorf("a wallet receipt asks for a card signature:\n%s", copy)
+		}
+		if strings.Count(copy, "非真实交易 NOT A PAYMENT") != 2 {
+			t.Errorf("a demo receipt must say twice that it is not a payment:\n%s", copy)
+		}
+	}
+	if !strings.Contains(m, "商户手续费(FEE):|RMB 0.19") {
+		t.Errorf("merchant copy without the fee:\n%s", m)
+	}
+	if strings.Contains(c, "手续费") {
+		t.Errorf("the customer's copy shows the merchant's fee:\n%s", c)
+	}
+	term.Demo = false
+	if strings.Contains(text(Transaction(term, x, CustomerCopy)), "DEMO") {
+		t.Error("a real terminal's receipt says DEMO")
+	}
+}
+
 func TestSettlementSlip(t *testing.T) {
 	d := SettlementSlip(Terminal{}, Settlement{Batch: "000001", Balanced: false, Uploaded: 3, Classes: []ClassTotals{
 		{Class: "card", DebitCount: 2, DebitFen: 3000, CreditCount: 1, CreditFen: 300, FeeFen: 18},

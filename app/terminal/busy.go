@@ -32,11 +32,16 @@ func (t *Terminal) work(title, text msg, job func(ctx context.Context) any, done
 
 // printDocs prints documents in order, off the loop. On a paper-out the
 // rest wait: the cashier loads paper and presses Enter, or Cancel to
-// leave them for Reprint. The transaction stands either way.
-func (t *Terminal) printDocs(title msg, docs []hal.Document, then func(*Terminal)) {
+// leave them (skip runs, or then when skip is nil). The transaction
+// stands either way.
+func (t *Terminal) printDocs(title msg, docs []hal.Document, then func(*Terminal), skip ...func(*Terminal)) {
 	if t.dev.Printer == nil || len(docs) == 0 {
 		then(t)
 		return
+	}
+	later := then
+	if len(skip) > 0 {
+		later = skip[0]
 	}
 	t.work(title, mPrinting, func(ctx context.Context) any {
 		for i, d := range docs {
@@ -59,7 +64,7 @@ func (t *Terminal) printDocs(title msg, docs []hal.Document, then func(*Terminal
 		if t.dev.Indicator != nil {
 			t.dev.Indicator.Beep(hal.BeepAttention)
 		}
-		t.Show(&printRetry{title: title, code: code, retry: func(t *Terminal) { t.printDocs(title, st.left, then) }, skip: then})
+		t.Show(&printRetry{title: title, code: code, retry: func(t *Terminal) { t.printDocs(title, st.left, then, later) }, skip: later})
 	})
 }
 

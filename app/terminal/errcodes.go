@@ -30,6 +30,8 @@ var (
 		m("主管可修改密码,不能删除", "The supervisor can change the password but not be removed")}
 	E110 = ErrCode{"E110", m("金额不能为零", "Amount is zero"),
 		m("请输入大于零的金额", "Enter an amount above zero")}
+	E113 = ErrCode{"E113", m("主管未修改默认密码", "Supervisor PW is default"),
+		m("请主管(00)签到并修改默认密码,之后才能授权撤销和退货", "Sign in as the supervisor (00) and change the default password; only then can it authorise voids and refunds")}
 	E111 = ErrCode{"E111", m("金额超过单笔限额", "Over the transaction limit"),
 		m("请分笔收款或联系收单机构调整限额", "Split the payment, or ask the acquirer to raise the limit")}
 	E201 = ErrCode{"E201", m("本终端未开通此功能", "Function not available"),
@@ -40,10 +42,12 @@ var (
 		m("请在维护菜单运行设备自检,并联系维修", "Run Maintenance > Self-test and call service")}
 	E901 = ErrCode{"E901", m("存储错误", "Storage error"),
 		m("请重启终端;仍出现请联系维修", "Restart the terminal; if it persists, call service")}
+	E902 = ErrCode{"E902", m("交易记录不能使用", "Journal unusable"),
+		m("终端拒绝启动:交易记录丢失、损坏或被替换。不要删除任何文件;请技术人员从备份恢复,或在监督下运行 pos journal reinit", "The terminal will not start: its journal is missing, damaged or replaced. Delete nothing; a technician restores it from a backup, or runs pos journal reinit under supervision")}
 )
 
 // ErrCodes is the table in order, for the documentation.
-var ErrCodes = []ErrCode{E101, E102, E103, E104, E105, E106, E107, E108, E109, E110, E111, E201, E301, E302, E901}
+var ErrCodes = []ErrCode{E101, E102, E103, E104, E105, E106, E107, E108, E109, E110, E111, E113, E201, E301, E302, E901, E902}
 
 // Transaction and host errors.
 var (
@@ -81,10 +85,14 @@ var (
 		m("终端会自动查询并撤单;可在查询菜单订单查询", "The terminal queries and cancels it; see Query > Order query")}
 	E407 = ErrCode{"E407", m("订单已撤销", "Order cancelled"),
 		m("顾客未付款或已原路退回,未扣款;请重新收款", "Not paid, or paid back: the customer was not charged; collect again")}
+	E409 = ErrCode{"E409", m("上笔扫码订单未完成", "A QR order is still open"),
+		m("主机无响应,订单结果未知。网络恢复后终端自动查询并撤单,顾客已付的款会退回;检查网络后重试,不要删除数据", "The host is not answering, so the order's outcome is unknown. When it answers the terminal queries and cancels it, and any money paid goes back; check the network and try again, delete nothing")}
+	E410 = ErrCode{"E410", m("主密钥未装载", "No master key loaded"),
+		m("请技术人员用 pos keys load 装载收单机构的主密钥", "A technician loads the acquirer's master key with pos keys load")}
 )
 
 func init() {
-	ErrCodes = append(ErrCodes, E112, E120, E121, E130, E131, E132, E133, E401, E402, E403, E404, E405, E406, E407, E408)
+	ErrCodes = append(ErrCodes, E112, E120, E121, E130, E131, E132, E133, E401, E402, E403, E404, E405, E406, E407, E408, E409, E410)
 }
 
 // hostReasons explains host response codes (field 39) to the cashier.

@@ -7,8 +7,22 @@ import (
 	"github.com/shoukuan/pos/hal"
 )
 
+// mainMenu is the menu every flow comes back to; coming back, it prints
+// what is owed if the printer is ready again.
+type mainMenu struct {
+	*menu
+	noAuto bool // just came from printing what is owed: do not try again
+}
+
+func (s *mainMenu) enter(t *Terminal) {
+	if s.noAuto {
+		return
+	}
+	t.printOwedIfReady(func(t *Terminal) { t.Show(&mainMenu{menu: newMainMenu(t).(*mainMenu).menu, noAuto: true}) })
+}
+
 func newMainMenu(t *Terminal) Screen {
-	return &menu{
+	return &mainMenu{menu: &menu{
 		title:  mMainTitle,
 		header: func(t *Terminal) string { return t.tr(mOperatorLine, t.Operator()) },
 		items: []menuItem{
@@ -21,7 +35,7 @@ func newMainMenu(t *Terminal) Screen {
 				t.Show(newSignIn(t))
 			}},
 		},
-	}
+	}}
 }
 
 func toMain(t *Terminal) { t.Show(newMainMenu(t)) }

@@ -22,6 +22,9 @@ func m(zh, en string) msg {
 	return v
 }
 
+// In is the text in l, for the commands that print an error code.
+func (v msg) In(l Lang) string { return v.in(l) }
+
 func (v msg) in(l Lang, args ...any) string {
 	s := v.zh
 	if l == EN {

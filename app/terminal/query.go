@@ -28,10 +28,42 @@ var kindNames = map[engine.Kind]msg{
 }
 
 var statusNames = map[engine.Status]msg{
-	engine.StatusApproved: m("成功", "approved"),
-	engine.StatusDeclined: m("拒绝", "declined"),
-	engine.StatusReversed: m("已冲正", "reversed"),
-	engine.StatusPending:  m("未完成", "pending"),
+	engine.StatusApproved:  m("成功", "approved"),
+	engine.StatusDeclined:  m("拒绝", "declined"),
+	engine.StatusReversed:  m("已冲正", "reversed"),
+	engine.StatusPending:   m("未完成", "pending"),
+	engine.StatusCancelled: m("已撤单", "cancelled"),
+}
+
+// methodNames say how a customer paid, as the cashier speaks of it.
+var methodNames = map[engine.Method]msg{
+	engine.MethodSwipe:  m("刷卡", "swipe"),
+	engine.MethodChip:   m("插卡", "chip"),
+	engine.MethodTap:    m("闪付", "tap"),
+	engine.MethodAlipay: m("支付宝", "Alipay"),
+	engine.MethodWeChat: m("微信", "WeChat"),
+	engine.MethodUPQR:   m("银联二维码", "UnionPay QR"),
+	engine.MethodQR:     m("扫码", "QR"),
+}
+
+// classNames name the settlement classes on the screen.
+var classNames = map[string]msg{
+	"card":        m("银行卡", "Cards"),
+	"alipay":      m("支付宝", "Alipay"),
+	"wechat":      m("微信", "WeChat"),
+	"unionpay_qr": m("银联二维码", "UnionPay QR"),
+}
+
+var (
+	mOwedMenu    = m("待打印签购单", "Receipts owed")
+	mOperatorNo2 = m("操作员", "Operator")
+)
+
+func (t *Terminal) methodName(x engine.Method) string {
+	if v, ok := methodNames[x]; ok {
+		return t.tr(v)
+	}
+	return string(x)
 }
 
 func newQueryMenu(t *Terminal) Screen {
@@ -65,6 +97,14 @@ func newQueryMenu(t *Terminal) Screen {
 			{mQuerySummary, needEngine(mQuerySummary, func(t *Terminal) { t.Show(newBatchSummary(t, back)) })},
 			{mReprint, func(t *Terminal) { t.Show(newReprintMenu(t)) }},
 			{mOrderQuery, needEngine(mOrderQuery, func(t *Terminal) { t.startOrderQuery(back) })},
+			{mOwedMenu, needEngine(mOwedMenu, func(t *Terminal) {
+				w, err := t.owed()
+				if err != nil {
+					t.storageFailed(mOwedMenu, err, back)
+					return
+				}
+				t.Show(&owedList{w: w, back: back})
+			})},
 		},
 	}
 }
@@ -109,7 +149,7 @@ func (s *txnList) filterLine(t *Terminal) string {
 	}
 	method := t.tr(mAllKinds)
 	if m := listMethods[s.method]; m != "" {
-		method = string(m)
+		method = t.methodName(m)
 	}
 	days := t.tr(mToday)
 	if listDays[s.days] > 1 {
@@ -141,15 +181,22 @@ func (s *txnList) Draw(t *Terminal, c *ui.Canvas) {
 			a = hal.AttrReverse
 			c.Fill(y, a)
 		}
+		// What happened to it after, as the totals below count it.
 		status := ""
-		if x.Status != engine.StatusApproved {
-			status = "!"
+		switch {
+		case x.Status != engine.StatusApproved:
+			status = " " + t.tr(statusNames[x.Status])
+		case x.Voided:
+			status = " " + t.tr(mVoidedTag)
 		}
 		c.Pair(y, x.STAN+" "+t.tr(kindNames[x.Kind])+status, ui.Yuan(x.AmountFen), a)
 		y++
 	}
 	c.Text(0, c.Rows()-3, t.tr(mTotalLine, s.tot.SaleCount, ui.Yuan(s.tot.SaleFen)), 0)
 	c.Text(0, c.Rows()-2, t.tr(mRefundLine, s.tot.RefundCount, ui.Yuan(s.tot.RefundFen)), 0)
+	if s.tot.VoidCount > 0 {
+		c.Right(c.Rows()-2, t.tr(mVoidLine, s.tot.VoidCount, ui.Yuan(s.tot.VoidFen)), 0)
+	}
 	c.Footer(t.tr(mQueryHint))
 }
 
@@ -203,7 +250,7 @@ func (s *txnDetail) Draw(t *Terminal, c *ui.Canvas) {
 	c.Pair(5, t.tr(mRefNo), x.RRN, 0)
 	c.Pair(6, t.tr(mAuthCode), x.AuthCode, 0)
 	c.Right(7, x.Created.In(t.zone()).Format("2006-01-02 15:04:05"), 0)
-	c.Pair(8, "", string(x.Method)+" "+x.Operator, hal.AttrDim)
+	c.Pair(8, t.methodName(x.Method), t.tr(mOperatorNo2)+" "+x.Operator, hal.AttrDim)
 	c.Footer(t.tr(mDetailHint))
 }
 
@@ -211,7 +258,7 @@ func (s *txnDetail) Key(t *Terminal, k hal.Key) {
 	switch k {
 	case hal.Key1:
 		if s.txn.Status == engine.StatusApproved {
-			t.printDocs(mReprint, t.receipts(s.txn, true), func(t *Terminal) { t.Show(s) })
+			t.printDocs(mReprint, t.receipts(s.txn, true, false), func(t *Terminal) { t.Show(s) })
 		}
 	case hal.KeyEnter, hal.KeyCancel:
 		s.back(t)
@@ -245,7 +292,11 @@ func (s *batchSummary) Draw(t *Terminal, c *ui.Canvas) {
 		if y >= c.Rows()-4 {
 			break
 		}
-		c.Text(0, y, cl.Class, hal.AttrDim)
+		name := cl.Class
+		if v, ok := classNames[cl.Class]; ok {
+			name = t.tr(v)
+		}
+		c.Text(0, y, name, hal.AttrDim)
 		c.Right(y, t.tr(mTotalLine, cl.DebitCount, ui.Yuan(cl.DebitFen)), 0)
 		y++
 	}
@@ -274,12 +325,13 @@ func newReprintMenu(t *Terminal) Screen {
 		back:  func(t *Terminal) { t.Show(newQueryMenu(t)) },
 		items: []menuItem{
 			{mReprintLast, func(t *Terminal) {
-				x, err := t.eng.Last()
-				if err != nil || x.Status != engine.StatusApproved {
+				// The last receipt there is: a decline after it printed none.
+				x, err := t.eng.LastApproved()
+				if err != nil {
 					t.showError(mReprint, E130, "", back)
 					return
 				}
-				t.printDocs(mReprint, t.receipts(x, true), back)
+				t.printDocs(mReprint, t.receipts(x, true, false), back)
 			}},
 			{mReprintTrace, func(t *Terminal) {
 				t.Show(&entry{title: mReprint, prompt: t.tr(mOrigTrace), max: 6, hint: mEnterHint,
@@ -290,7 +342,7 @@ func newReprintMenu(t *Terminal) Screen {
 							s.fail(t, E130.Code+" "+t.tr(E130.Title))
 							return
 						}
-						t.printDocs(mReprint, t.receipts(x, true), back)
+						t.printDocs(mReprint, t.receipts(x, true, false), back)
 					}})
 			}},
 			{mReprintSettle, func(t *Terminal) {

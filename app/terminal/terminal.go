@@ -52,6 +52,9 @@ type Options struct {
 	// E201 (a terminal without an acquirer link).
 	Engine *engine.Engine
 	PINPad PINPad
+	// Demo: no real payments (the in-process host simulator or the public
+	// test key); every screen and receipt says so.
+	Demo bool
 }
 
 // PINPad turns a PIN into an encrypted PIN block; the PIN goes no further.
@@ -72,6 +75,7 @@ type Terminal struct {
 	clock    Clock
 	build    Build
 	log      *slog.Logger
+	demo     bool
 	canvas   *ui.Canvas
 	lang     Lang
 	op       *operator.Operator // signed in, nil when nobody is
@@ -145,6 +149,7 @@ func New(o Options) (*Terminal, error) {
 		clock:    clock,
 		build:    o.Build,
 		log:      log,
+		demo:     o.Demo,
 		canvas:   ui.NewCanvas(o.Devices.Display),
 		lang:     Lang(o.Config.Language),
 		events:   make(chan func(), 64),
@@ -154,6 +159,7 @@ func New(o Options) (*Terminal, error) {
 	if l, ok, err := o.Journal.Setting("language"); err == nil && ok && (Lang(l) == ZH || Lang(l) == EN) {
 		t.lang = Lang(l)
 	}
+	t.setDemoTag()
 	// Queued now, not in Run, so the terminal is busy (not Idle) from the
 	// start until the first screen is drawn.
 	t.post(func() { t.Show(newSignIn(t)) })
@@ -335,12 +341,23 @@ func (t *Terminal) setLang(l Lang) error {
 		return err
 	}
 	t.lang = l
+	t.setDemoTag()
 	return nil
+}
+
+var mDemoTag = m("演示", "DEMO")
+
+// setDemoTag marks every title bar of a demo terminal.
+func (t *Terminal) setDemoTag() {
+	t.canvas.Tag = ""
+	if t.demo {
+		t.canvas.Tag = t.tr(mDemoTag)
+	}
 }
 
 func (t *Terminal) receiptTerminal() receipt.Terminal {
 	c := t.cfg.Terminal
-	return receipt.Terminal{MerchantName: c.MerchantName, MerchantID: c.MerchantID, TerminalID: c.TerminalID, Version: t.build.Version}
+	return receipt.Terminal{MerchantName: c.MerchantName, MerchantID: c.MerchantID, TerminalID: c.TerminalID, Version: t.build.Version, Demo: t.demo}
 }
 
 func (t *Terminal) isSupervisor() bool { return t.op != nil && t.op.Role == operator.Supervisor }

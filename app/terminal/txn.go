@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/shoukuan/pos/app/engine"
+	"github.com/shoukuan/pos/app/host"
 	"github.com/shoukuan/pos/app/operator"
 	"github.com/shoukuan/pos/app/receipt"
 	"github.com/shoukuan/pos/app/ui"
@@ -54,11 +55,13 @@ var (
 	mQueryDetail     = m("交易明细", "Transactions")
 	mQuerySummary    = m("交易汇总", "Totals")
 	mCardOnly        = m("本机暂只支持刷卡", "Swipe only for now")
+	mUnknownAnswer   = m("主机应答%s,结果不明", "The host answered %s: outcome unknown")
 )
 
 // txnReady runs what must happen before any money moves: reversals owed
-// are sent, and the terminal signs on if it has not today or the host
-// asked. Then next runs.
+// are sent, wallet orders left open are resolved, what the cashier has not
+// seen is shown and printed, and the terminal signs on if it has not
+// today or the host asked. Then next runs.
 func (t *Terminal) txnReady(title msg, back func(*Terminal), next func(*Terminal)) {
 	if t.eng == nil {
 		t.showError(title, E201, "", back)
@@ -77,23 +80,14 @@ func (t *Terminal) txnReady(title msg, back func(*Terminal), next func(*Terminal
 		return readyResult{recovered: recovered}
 	}, func(v any) {
 		r := v.(readyResult)
-		cont := next
-		switch {
-		case errors.Is(r.err, engine.ErrReversalOwed):
-			t.showError(title, E402, "", back)
-			return
-		case errors.Is(r.err, engine.ErrNotSignedOn):
-			t.showError(title, E403, "", back)
-			return
-		case r.err != nil:
-			t.storageFailed(title, r.err, back)
-			return
-		}
-		if len(r.recovered) > 0 {
-			t.showRecovered(r.recovered, cont)
-			return
-		}
-		cont(t)
+		// What the cashier must know comes first, whatever else failed.
+		t.announce(title, func(t *Terminal) {
+			if r.err != nil {
+				t.recoveryFailed(title, r.err, back)
+				return
+			}
+			next(t)
+		})
 	})
 }
 
@@ -102,25 +96,20 @@ type readyResult struct {
 	err       error
 }
 
-func (t *Terminal) showRecovered(list []engine.Recovered, next func(*Terminal)) {
-	var lines []string
-	title := mReversedNote
-	for _, r := range list {
-		switch {
-		case r.Txn.Method.IsWallet() && r.Txn.Status == engine.StatusApproved:
-			lines = append(lines, t.tr(mWalletDone, r.Txn.STAN, ui.Yuan(r.Txn.AmountFen)))
-		case r.Txn.Method.IsWallet() && r.Txn.Status == engine.StatusCancelled:
-			lines = append(lines, t.tr(mWalletCancelled, r.Txn.STAN, ui.Yuan(r.Txn.AmountFen)))
-		case r.Txn.Method.IsWallet():
-			lines = append(lines, t.tr(mWalletDeclined, r.Txn.STAN, ui.Yuan(r.Txn.AmountFen)))
-		default:
-			lines = append(lines, t.tr(mReversed, r.Txn.STAN, ui.Yuan(r.Txn.AmountFen)))
-		}
-		if r.Txn.Method.IsWallet() {
-			title = mRecoveredNote
-		}
+// recoveryFailed says why nothing new can start.
+func (t *Terminal) recoveryFailed(title msg, err error, back func(*Terminal)) {
+	switch {
+	case errors.Is(err, engine.ErrReversalOwed):
+		t.showError(title, E402, "", back)
+	case errors.Is(err, engine.ErrWalletOpen):
+		t.showError(title, E409, "", back)
+	case errors.Is(err, host.ErrNoMasterKey):
+		t.showError(title, E410, "", back)
+	case errors.Is(err, engine.ErrNotSignedOn):
+		t.showError(title, E403, "", back)
+	default:
+		t.storageFailed(title, err, back)
 	}
-	t.Show(&message{title: title, text: strings.Join(lines, "\n"), attr: hal.AttrBold, next: next})
 }
 
 // ---- sale ----------------------------------------------------------------
@@ -129,13 +118,11 @@ func (t *Terminal) startSale() {
 	back := func(t *Terminal) { t.Show(newTransactionMenu(t)) }
 	t.txnReady(mSale, back, func(t *Terminal) {
 		t.Show(newAmountEntry(t, mSale, back, func(t *Terminal, fen int64) {
-			fee := int64(0)
-			if t.eng != nil {
-				fee = t.eng.Fee(engine.MethodSwipe, fen)
-			}
-			t.Show(&confirm{title: mSale, fen: fen, fee: fee, back: back, ok: func(t *Terminal) {
+			// The customer reads this screen: the merchant's own fee is
+			// on the merchant copy and the settlement slip, not here.
+			t.Show(&confirm{title: mSale, fen: fen, back: back, ok: func(t *Terminal) {
 				t.Show(&cardWait{title: mSale, fen: fen, back: back, got: func(t *Terminal, c hal.Card, pan string) {
-					t.askPIN(mSale, pan, back, func(t *Terminal, block []byte) {
+					t.askPIN(mSale, fen, pan, back, func(t *Terminal, block []byte) {
 						card := engine.Card{Method: engine.MethodSwipe, Track2: c.Track2, PINBlock: block}
 						t.work(mSale, mProcessing, func(ctx context.Context) any {
 							res, err := t.eng.Sale(ctx, engine.SaleInput{AmountFen: fen, Card: card, Operator: t.Operator()})
@@ -208,10 +195,16 @@ func panOf(t2 string) (string, bool) {
 }
 
 // askPIN collects the PIN with masked echo and hands on only the block.
-func (t *Terminal) askPIN(title msg, pan string, back func(*Terminal), done func(*Terminal, []byte)) {
+// The cardholder sees what the PIN authorises: the amount (none for a
+// balance inquiry) and the card.
+func (t *Terminal) askPIN(title msg, fen int64, pan string, back func(*Terminal), done func(*Terminal, []byte)) {
+	lines := []string{engine.MaskPAN(pan)}
+	if fen > 0 {
+		lines = []string{t.tr(mAmount) + " " + ui.Yuan(fen), engine.MaskPAN(pan)}
+	}
 	t.Show(&entry{
 		title:  title,
-		lines:  []string{engine.MaskPAN(pan), ""},
+		lines:  lines,
 		prompt: t.tr(mEnterPIN),
 		max:    12,
 		masked: true,
@@ -236,16 +229,13 @@ func (t *Terminal) askPIN(title msg, pan string, back func(*Terminal), done func
 // finish shows a transaction's outcome and prints its receipts.
 func (t *Terminal) finish(title msg, o txnOutcome, back func(*Terminal)) {
 	var d *engine.DeclinedError
+	if o.err != nil {
+		// Whatever the screen says next is the cashier's news of it.
+		t.announced(o.res.Txn)
+	}
 	switch {
 	case o.err == nil:
-
-		docs := t.receipts(o.res.Txn, false)
-		t.printDocs(title, docs, func(t *Terminal) {
-			if t.dev.Indicator != nil {
-				t.dev.Indicator.Beep(hal.BeepOK)
-			}
-			t.Show(&approved{title: title, txn: o.res.Txn, alerts: o.res.Alerts, next: back})
-		})
+		t.finishApproved(title, o.res.Txn, o.res.Alerts, back)
 	case errors.As(o.err, &d):
 		reason := hostReasons[d.Code]
 		text := d.Code
@@ -259,10 +249,15 @@ func (t *Terminal) finish(title msg, o txnOutcome, back func(*Terminal)) {
 	case errors.Is(o.err, engine.ErrReversalOwed):
 		t.showError(title, E402, "", back)
 	case errors.Is(o.err, engine.ErrNoReply):
+		detail := ""
+		var ua *engine.UnknownAnswerError
+		if errors.As(o.err, &ua) {
+			detail = t.tr(mUnknownAnswer, ua.Code)
+		}
 		if o.res.Txn.Status == engine.StatusReversed {
-			t.showError(title, E401, "", back)
+			t.showError(title, E401, detail, back)
 		} else {
-			t.showError(title, E402, "", back)
+			t.showError(title, E402, detail, back)
 		}
 	case errors.Is(o.err, engine.ErrNotSignedOn):
 		t.showError(title, E403, "", back)
@@ -330,12 +325,13 @@ func (s *approved) Key(t *Terminal, k hal.Key) {
 	}
 }
 
-// receipts builds the copies the configuration asks for.
-func (t *Terminal) receipts(x engine.Txn, reprint bool) []hal.Document {
+// receipts builds the copies the configuration asks for; recovered ones
+// say they were printed after a restart.
+func (t *Terminal) receipts(x engine.Txn, reprint, recovered bool) []hal.Document {
 	rt := receipt.Txn{Kind: string(x.Kind), Method: string(x.Method), AmountFen: x.AmountFen, MaskedPAN: x.MaskedPAN,
 		STAN: x.STAN, Batch: x.Batch, RRN: x.RRN, AuthCode: x.AuthCode, Operator: x.Operator, At: x.Created,
 		OrderNo: x.OrderNo, Reprint: reprint, Buyer: x.Buyer, TradeNo: x.TradeNo, Periods: x.Periods, SellerPct: x.SellerPct,
-		InstallFeeFen: x.InstallFeeFen}
+		InstallFeeFen: x.InstallFeeFen, FeeFen: x.FeeFen, Recovered: recovered}
 	if x.OrigID != 0 && t.eng != nil {
 		if o, err := t.eng.Txn(x.OrigID); err == nil {
 			rt.OrigSTAN, rt.OrigRRN = o.STAN, o.RRN
@@ -373,10 +369,13 @@ func (t *Terminal) withSupervisor(title msg, back func(*Terminal), next func(*Te
 		hint:   mEnterHint,
 		cancel: func(t *Terminal, _ *entry) { back(t) },
 		ok: func(t *Terminal, s *entry) {
-			_, err := t.ops.SignIn(operator.SupervisorNo, s.value)
+			sup, err := t.ops.SignIn(operator.SupervisorNo, s.value)
 			var locked *operator.LockedError
 			var wrong *operator.WrongPasswordError
 			switch {
+			case err == nil && sup.MustChange:
+				// A password printed in every manual authorises nothing.
+				t.showError(title, E113, "", back)
 			case err == nil:
 				next(t)
 			case errors.As(err, &locked):
@@ -462,7 +461,7 @@ func (t *Terminal) startBalance() {
 	back := func(t *Terminal) { t.Show(newTransactionMenu(t)) }
 	t.txnReady(mBalance, back, func(t *Terminal) {
 		t.Show(&cardWait{title: mBalance, back: back, got: func(t *Terminal, c hal.Card, pan string) {
-			t.askPIN(mBalance, pan, back, func(t *Terminal, block []byte) {
+			t.askPIN(mBalance, 0, pan, back, func(t *Terminal, block []byte) {
 				card := engine.Card{Method: engine.MethodSwipe, Track2: c.Track2, PINBlock: block}
 				t.work(mBalance, mProcessing, func(ctx context.Context) any {
 					fen, err := t.eng.Balance(ctx, card, t.Operator())
@@ -518,13 +517,19 @@ func (t *Terminal) startSettle() {
 						t.showError(mSettle, E405, "", back)
 						return
 					}
+					text := t.tr(mBalanced)
+					if !r.s.Balanced || r.s.Uploaded > 0 {
+						text = t.tr(mUnbalanced)
+					}
 					slip := t.settlementSlip(r.s, false)
 					t.printDocs(mSettle, []hal.Document{slip}, func(t *Terminal) {
-						text := t.tr(mBalanced)
-						if !r.s.Balanced || r.s.Uploaded > 0 {
-							text = t.tr(mUnbalanced)
+						if err := t.eng.SlipPrinted(r.s.Totals.Batch); err != nil {
+							t.log.Error("slip mark not written", "err", err)
 						}
 						t.showDone(mSettle, text, back)
+					}, func(t *Terminal) {
+						// Left for later: it prints with what else is owed.
+						t.showDone(mSettle, text+"\n"+t.tr(mReceiptsOwed, 1), back)
 					})
 				})
 			})
@@ -537,7 +542,11 @@ type settleResult struct {
 }
 
 func (t *Terminal) settlementSlip(s engine.Settlement, reprint bool) hal.Document {
-	rs := receipt.Settlement{Batch: s.Totals.Batch, At: t.clock.Now(), Operator: t.Operator(), Balanced: s.Balanced, Uploaded: s.Uploaded, Reprint: reprint}
+	at := s.At
+	if at.IsZero() {
+		at = t.clock.Now()
+	}
+	rs := receipt.Settlement{Batch: s.Totals.Batch, At: at, Operator: t.Operator(), Balanced: s.Balanced, Uploaded: s.Uploaded, Reprint: reprint}
 	for _, c := range s.Totals.Classes {
 		rs.Classes = append(rs.Classes, receipt.ClassTotals{Class: c.Class, DebitCount: c.DebitCount, DebitFen: c.DebitFen, CreditCount: c.CreditCount, CreditFen: c.CreditFen, FeeFen: c.FeeFen})
 	}
@@ -564,7 +573,9 @@ func (t *Terminal) startSignOn(back func(*Terminal)) {
 }
 
 // afterSignIn settles what a crash or power cut left open before the
-// cashier can start anything new.
+// cashier can start anything new: reversals and open wallet orders go to
+// the host, and every outcome the cashier has not seen is shown, with its
+// receipts printed, even when the host cannot be reached.
 func (t *Terminal) afterSignIn() {
 	if t.eng == nil {
 		t.Show(newMainMenu(t))
@@ -575,15 +586,12 @@ func (t *Terminal) afterSignIn() {
 		return readyResult{recovered: recovered, err: err}
 	}, func(v any) {
 		r := v.(readyResult)
-		switch {
-		case errors.Is(r.err, engine.ErrReversalOwed):
-			t.showError(mMainTitle, E402, "", toMain)
-		case r.err != nil:
-			t.storageFailed(mMainTitle, r.err, toMain)
-		case len(r.recovered) > 0:
-			t.showRecovered(r.recovered, toMain)
-		default:
+		t.announce(mMainTitle, func(t *Terminal) {
+			if r.err != nil {
+				t.recoveryFailed(mMainTitle, r.err, toMain)
+				return
+			}
 			toMain(t)
-		}
+		})
 	})
 }

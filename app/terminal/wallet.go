@@ -90,7 +90,17 @@ func (t *Terminal) startHuabei() {
 		return
 	}
 	t.txnReady(mHuabei, back, func(t *Terminal) {
-		t.Show(newAmountEntry(t, mHuabei, back, func(t *Terminal, fen int64) {
+		var amount *amountEntry
+		amount = newAmountEntry(t, mHuabei, back, func(t *Terminal, fen int64) {
+			// The amount first: no periods to choose for one that cannot
+			// be split.
+			if note := t.huabeiAmountNote(fen); note != "" {
+				amount.note = note
+				if t.dev.Indicator != nil {
+					t.dev.Indicator.Beep(hal.BeepError)
+				}
+				return
+			}
 			var items []menuItem
 			for _, n := range t.cfg.Huabei.Periods() {
 				n := n
@@ -103,8 +113,27 @@ func (t *Terminal) startHuabei() {
 				}})
 			}
 			t.Show(&menu{title: mPeriodsMenu, back: back, items: items})
-		}))
+		})
+		t.Show(amount)
 	})
+}
+
+var (
+	mHuabeiMin   = m("花呗分期最低%s,请改用普通收款", "Huabei needs at least %s; take a normal payment")
+	mHuabeiLimit = m("花呗分期最高%s", "Huabei takes at most %s")
+)
+
+// huabeiAmountNote says, in the screen's language and in yuan, why an
+// amount cannot be split; "" when it can.
+func (t *Terminal) huabeiAmountNote(fen int64) string {
+	var ae *engine.HuabeiAmountError
+	if err := t.eng.HuabeiAmount(fen); errors.As(err, &ae) {
+		if fen < ae.MinFen {
+			return E133.Code + " " + t.tr(mHuabeiMin, ui.Yuan(ae.MinFen))
+		}
+		return E133.Code + " " + t.tr(mHuabeiLimit, ui.Yuan(ae.LimitFen))
+	}
+	return ""
 }
 
 func pct(bp int64) string { return fmt.Sprintf("%d.%02d%%", bp/100, bp%100) }
@@ -112,7 +141,8 @@ func pct(bp int64) string { return fmt.Sprintf("%d.%02d%%", bp/100, bp%100) }
 func (t *Terminal) huabeiTerms(c walletChoice, back func(*Terminal)) {
 	in, err := t.eng.Huabei(c.fen, c.periods, c.sellerPct)
 	if err != nil {
-		t.showError(mHuabei, E133, err.Error(), back)
+		t.log.Info("Huabei refused", "err", err)
+		t.showError(mHuabei, E133, t.huabeiAmountNote(c.fen), back)
 		return
 	}
 	payer := mBuyerPays
@@ -182,17 +212,27 @@ func (s *scanWait) Key(t *Terminal, k hal.Key) {
 
 func (s *scanWait) code(t *Terminal, c hal.Code) { s.take(t, c.Text) }
 
+// refuse names why a code cannot pay here and waits for another.
+func (s *scanWait) refuse(t *Terminal, note string) {
+	s.note, s.typed = note, ""
+	if t.dev.Indicator != nil {
+		t.dev.Indicator.Beep(hal.BeepError)
+	}
+}
+
 // take classifies a code; anything not a payment code is named and
 // nothing is sent.
 func (s *scanWait) take(t *Terminal, code string) {
 	w, err := t.payCodes.Classify(code)
 	if err != nil {
 		t.log.Info("not a payment code", "code", paycode.Mask(code), "why", err)
-		s.note = E121.Code + " " + t.tr(E121.Title) + ": " + t.tr(codeReason(err))
-		s.typed = ""
-		if t.dev.Indicator != nil {
-			t.dev.Indicator.Beep(hal.BeepError)
-		}
+		s.refuse(t, E121.Code+" "+t.tr(E121.Title)+": "+t.tr(codeReason(err)))
+		return
+	}
+	if s.c.periods > 0 && engine.Method(w) != engine.MethodAlipay {
+		// Only Alipay splits into Huabei installments: the customer
+		// opens Alipay and shows that code instead.
+		s.refuse(t, E133.Code+" "+t.tr(mHuabeiAlipayOnly, t.tr(walletNames[engine.Method(w)])))
 		return
 	}
 	if t.dev.Indicator != nil {
@@ -222,12 +262,8 @@ func codeReason(err error) msg {
 
 func (t *Terminal) scanCustomer(title msg, c walletChoice, back func(*Terminal)) {
 	t.Show(&scanWait{title: title, c: c, back: back, got: func(t *Terminal, code string, w engine.Method) {
-		if c.periods > 0 && w != engine.MethodAlipay {
-			t.showError(title, E133, t.tr(mHuabeiAlipayOnly), back)
-			return
-		}
 		detail := t.tr(mWallet) + ": " + t.tr(walletNames[w])
-		t.Show(&confirm{title: title, fen: c.fen, fee: t.eng.Fee(w, c.fen), detail: detail, back: back, ok: func(t *Terminal) {
+		t.Show(&confirm{title: title, fen: c.fen, detail: detail, back: back, ok: func(t *Terminal) {
 			ws := &payWait{title: title, fen: c.fen}
 			t.Show(ws)
 			t.Go(func() any {
@@ -239,7 +275,7 @@ func (t *Terminal) scanCustomer(title msg, c walletChoice, back func(*Terminal))
 	}})
 }
 
-var mHuabeiAlipayOnly = m("花呗分期只支持支付宝付款码", "Huabei takes only Alipay codes")
+var mHuabeiAlipayOnly = m("这是%s付款码;花呗分期只收支付宝付款码,请顾客打开支付宝再扫", "That is a %s code; Huabei takes only Alipay: ask for the Alipay code and scan again")
 
 func (t *Terminal) showMerchantQR(title msg, c walletChoice, back func(*Terminal)) {
 	wallet := engine.Method("")
@@ -337,13 +373,17 @@ func (s *payWait) Key(t *Terminal, k hal.Key) {
 // finishWallet shows how a wallet order ended.
 func (t *Terminal) finishWallet(title msg, o txnOutcome, back func(*Terminal)) {
 	var d *engine.DeclinedError
+	if o.err != nil {
+		t.announced(o.res.Txn)
+	}
 	switch {
 	case errors.Is(o.err, engine.ErrCancelled):
 		t.showError(title, E407, "", back)
 	case errors.Is(o.err, engine.ErrWalletOpen):
 		t.showError(title, E406, t.tr(mOrderNo)+" "+o.res.Txn.OrderNo, back)
 	case errors.Is(o.err, engine.ErrHuabei):
-		t.showError(title, E133, o.err.Error(), back)
+		t.log.Info("Huabei refused", "err", o.err)
+		t.showError(title, E133, t.huabeiAmountNote(o.res.Txn.AmountFen), back)
 	case errors.Is(o.err, engine.ErrBadCode):
 		t.showError(title, E121, "", back)
 	case errors.As(o.err, &d):

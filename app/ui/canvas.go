@@ -13,6 +13,9 @@ import (
 type Canvas struct {
 	d          hal.Display
 	cols, rows int
+	// Tag is drawn at the right end of every title bar, where no title can
+	// cover it: "演示 DEMO" on a terminal that takes no real payments.
+	Tag string
 }
 
 func NewCanvas(d hal.Display) *Canvas {
@@ -72,10 +75,18 @@ func (c *Canvas) Pair(y int, label, value string, a hal.Attr) {
 	}
 }
 
-// Title draws the reverse-video title bar on row 0.
+// Title draws the reverse-video title bar on row 0, with the tag.
 func (c *Canvas) Title(s string) {
 	c.Fill(0, hal.AttrReverse)
-	c.Center(0, s, hal.AttrReverse|hal.AttrBold)
+	if c.Tag == "" {
+		c.Center(0, s, hal.AttrReverse|hal.AttrBold)
+		return
+	}
+	tag := Truncate(c.Tag, c.cols/2)
+	room := c.cols - hal.StringWidth(tag) - 1
+	s = Truncate(s, room)
+	c.Text((room-hal.StringWidth(s))/2, 0, s, hal.AttrReverse|hal.AttrBold)
+	c.Text(c.cols-hal.StringWidth(tag), 0, tag, hal.AttrReverse|hal.AttrError|hal.AttrBold)
 }
 
 // Footer writes a dim hint on the last row.

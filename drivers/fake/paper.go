@@ -63,9 +63,9 @@ func (l paperLine) text() string {
 // normal size (0 or less means 32; less than 4 means 4). No line is wider
 // than cols cells as measured by hal.CellWidth.
 //
-// Text wraps at cell boundaries, as printer firmware does, never inside a
-// wide rune; the spaces where a line breaks are dropped and lines carry no
-// trailing blanks. A newline in Text starts a new line. Double size wraps
+// Text wraps between English words and between Chinese characters, never
+// inside a wide rune; the spaces where a line breaks are dropped and lines
+// carry no trailing blanks. A newline in Text starts a new line. Double size wraps
 // at half the width; its text writes each character once (searchable),
 // aligned on the text line as it is on paper. A pair (Element.Right) always has its label left
 // aligned; the value goes flush right on the label's last line when a
@@ -213,35 +213,55 @@ func paperClean(s string, oneLine bool) string {
 	return b.String()
 }
 
-// paperWrap cuts s into lines of at most width cells. It breaks at any
-// cell boundary but never inside a wide rune; the spaces at a break are
-// dropped, and so are trailing spaces. It returns at least one line.
+// paperWrap cuts s into lines of at most width cells. English breaks
+// between words (a word longer than the line breaks where it must);
+// Chinese, which has no spaces, breaks between any two wide runes; a wide
+// rune is never split. The spaces at a break are dropped, and so are
+// trailing spaces. It returns at least one line.
 func paperWrap(s string, width int) []string {
 	var out []string
-	var b strings.Builder
-	w := 0
-	skipSpaces := false
-	for _, r := range s {
-		if skipSpaces && r == ' ' {
-			continue
-		}
-		skipSpaces = false
-		cw := hal.CellWidth(r)
-		if w > 0 && w+cw > width {
-			out = append(out, strings.TrimRight(b.String(), " "))
-			b.Reset()
-			w = 0
-			if r == ' ' {
-				skipSpaces = true
-				continue
+	rs := []rune(s)
+	for len(rs) > 0 {
+		w, cut, lastSpace := 0, 0, -1
+		for cut < len(rs) {
+			cw := hal.CellWidth(rs[cut])
+			if w > 0 && w+cw > width {
+				break
 			}
+			if rs[cut] == ' ' {
+				lastSpace = cut
+			}
+			w += cw
+			cut++
 		}
-		b.WriteRune(r)
-		w += cw
+		// Inside an English word that fits on a line of its own: go back
+		// to the space before it. A longer one (a URL) breaks where it must.
+		if cut < len(rs) && rs[cut] != ' ' && lastSpace > 0 && paperNarrow(rs[cut]) && paperNarrow(rs[cut-1]) &&
+			paperWordWidth(rs[lastSpace+1:]) <= width {
+			cut = lastSpace
+		}
+		out = append(out, strings.TrimRight(string(rs[:cut]), " "))
+		rs = rs[cut:]
+		for len(rs) > 0 && rs[0] == ' ' {
+			rs = rs[1:]
+		}
 	}
-	last := strings.TrimRight(b.String(), " ")
-	if last != "" || len(out) == 0 {
-		out = append(out, last)
+	if len(out) == 0 {
+		out = []string{""}
 	}
 	return out
+}
+
+func paperNarrow(r rune) bool { return r != ' ' && hal.CellWidth(r) == 1 }
+
+// paperWordWidth is the width of the word rs starts with.
+func paperWordWidth(rs []rune) int {
+	w := 0
+	for _, r := range rs {
+		if !paperNarrow(r) {
+			break
+		}
+		w++
+	}
+	return w
 }

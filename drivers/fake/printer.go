@@ -138,7 +138,7 @@ func (p *Printer) printJob(ctx context.Context, title string, lines []string, pn
 // save writes one job's files. Each is written to a temporary file and
 // renamed, so that a crash never leaves half a receipt under the real name.
 func (p *Printer) save(title string, lines []string, pngData []byte) (txtPath, pngPath string, err error) {
-	if err := os.MkdirAll(p.dir, 0o755); err != nil {
+	if err := os.MkdirAll(p.dir, 0o700); err != nil {
 		return "", "", fmt.Errorf("printer: printed, but cannot save receipts in %s: %w", p.dir, err)
 	}
 	if p.nextNum == 0 {
@@ -171,12 +171,11 @@ func printerWriteFile(path string, data []byte) error {
 		return err
 	}
 	tmp := f.Name()
+	// CreateTemp makes it 0600: receipts carry card numbers (masked) and
+	// amounts, and stay private to the terminal's user like the journal.
 	_, err = f.Write(data)
 	if cerr := f.Close(); err == nil {
 		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644) // CreateTemp makes 0600; receipts are for people to open
 	}
 	if err == nil {
 		err = os.Rename(tmp, path)
@@ -374,7 +373,7 @@ func (p *Printer) SelfTest(ctx context.Context) hal.SelfTestResult {
 }
 
 func printerCheckDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
 	f, err := os.CreateTemp(dir, ".selftest-*.tmp")

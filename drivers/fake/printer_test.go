@@ -71,6 +71,25 @@ func TestLayoutMixedChineseEnglish(t *testing.T) {
 	})
 }
 
+// TestLayoutWrapsEnglishAtWords: an English word is never split across
+// lines ("RECEI/PT"), unless it is longer than a line (a URL).
+func TestLayoutWrapsEnglishAtWords(t *testing.T) {
+	doc := prtDoc("words",
+		hal.Text("I ACKNOWLEDGE SATISFACTORY RECEIPT OF RELATIVE GOODS/SERVICES"),
+		hal.Text("本人确认 PLEASE KEEP THIS RECEIPT"),
+		hal.Text("https://qr.95516.com/00010000/0123456789"),
+	)
+	prtCheckLines(t, Layout(doc, 32), []string{
+		"I ACKNOWLEDGE SATISFACTORY",
+		"RECEIPT OF RELATIVE",
+		"GOODS/SERVICES",
+		"本人确认 PLEASE KEEP THIS",
+		"RECEIPT",
+		"https://qr.95516.com/00010000/01",
+		"23456789",
+	})
+}
+
 func TestLayoutRightPair(t *testing.T) {
 	doc := prtDoc("pairs",
 		hal.Pair("AMOUNT", "RMB 12.34"),
