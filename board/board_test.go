@@ -43,6 +43,10 @@ func TestLoadErrors(t *testing.T) {
 	if _, err := Load(filepath.Join(dir, "missing.json")); err == nil {
 		t.Fatal("missing file loaded")
 	}
+	// A path to something endless is refused after a bounded read.
+	if _, err := Load("/dev/zero"); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("/dev/zero as a board: %v", err)
+	}
 }
 
 func TestValidateNamesTheProblem(t *testing.T) {
@@ -95,12 +99,12 @@ func TestPanels(t *testing.T) {
 	scan := ps[1].(*scannerPanel)
 	// scanning while the terminal does not want a code says so
 	scan.HandleKey(keySpace)
-	if got := scan.Lines(40, 20); !strings.Contains(got[len(got)-1].Text, "not waiting") {
+	if got := scan.Lines(40, 20); !strings.Contains(got[0].Text+" "+got[1].Text, "not waiting") {
 		t.Fatalf("scanner status: %+v", got)
 	}
 	b.Fakes.Scanner.Enable(true)
 	scan.HandleKey(keySpace)
-	if got := scan.Lines(40, 20); !strings.Contains(got[len(got)-1].Text, "read CODE_128 2812345678901234567") {
+	if got := scan.Lines(40, 20); !strings.Contains(got[0].Text, "read CODE_128 2812345678901234567") {
 		t.Fatalf("scanner status: %+v", got)
 	}
 	cards := ps[2].(*cardPanel)
@@ -111,7 +115,7 @@ func TestPanels(t *testing.T) {
 	}
 	b.Fakes.Cards.Enable(hal.CardMagstripe)
 	cards.HandleKey(runeKey('s'))
-	if got := cards.Lines(60, 20); !strings.Contains(got[len(got)-1].Text, "magstripe: blocked-card") {
+	if got := cards.Lines(60, 20); !strings.Contains(got[0].Text, "magstripe: blocked-card") {
 		t.Fatalf("card status: %+v", got)
 	}
 	paper := ps[0].(*paperPanel)
@@ -225,4 +229,38 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted an invalid board: %+v", d)
 		}
 	})
+}
+
+// TestDeviceMessagesWrapAtWords: a device's message is shown first and
+// whole, broken between words, however narrow the box; the selection
+// stays in view below it.
+func TestDeviceMessagesWrapAtWords(t *testing.T) {
+	msg := "! card reader: magstripe not armed: this screen does not want a swipe"
+	items := []string{"a", "b", "c", "d"}
+	lines := listWithStatus(items, 3, msg, 20, 6)
+	var got []string
+	for _, l := range lines {
+		if hal.StringWidth(l.Text) > 20 {
+			t.Errorf("line %q wider than the box", l.Text)
+		}
+		got = append(got, l.Text)
+	}
+	if len(lines) != 6 || !strings.HasPrefix(strings.Join(got[:4], " "), "! card reader: magstripe not armed:") {
+		t.Fatalf("lines %q", got)
+	}
+	for _, l := range got[:4] {
+		for _, w := range strings.Fields(l) {
+			if !strings.Contains(msg, w) {
+				t.Errorf("word %q is not whole in the message", w)
+			}
+		}
+	}
+	if got[len(got)-1] != "d" || lines[len(lines)-1].Attr != hal.AttrReverse {
+		t.Errorf("the selection is not in view: %q", got)
+	}
+	// Too little room: the message ends at a word, marked as cut.
+	short := listWithStatus(items, 0, msg, 20, 3)
+	if len(short) != 3 || !strings.HasSuffix(short[1].Text, "…") || short[2].Text != "a" {
+		t.Errorf("short box: %+v", short)
+	}
 }

@@ -85,24 +85,56 @@ func (sp *scannerPanel) Title() string {
 func (sp *scannerPanel) Lines(width, height int) []console.Line {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
+	names := make([]string, len(sp.images))
+	for i, n := range sp.images {
+		names[i] = strings.TrimSuffix(n, ".png")
+	}
+	return listWithStatus(names, sp.sel, sp.status, width, height)
+}
+
+// listWithStatus is a selectable list under the device's last message.
+// The message comes first, wrapped between words, so that an error is
+// read whole however small the box; the list takes the rows left, the
+// selection kept in view.
+func listWithStatus(items []string, sel int, status string, width, height int) []console.Line {
 	var out []console.Line
-	room := height
-	if sp.status != "" {
-		room-- // the last line reports the last scan
+	if status != "" {
+		wrapped := console.Wrap(status, width)
+		// Leave the selected item a row when there is more than one.
+		if keep := max(1, height-1); len(wrapped) > keep {
+			wrapped = wrapped[:keep]
+			// The cut shows: drop whole words until " …" fits.
+			last := wrapped[keep-1]
+			for hal.StringWidth(last+" …") > width {
+				i := strings.LastIndex(last, " ")
+				if i <= 0 {
+					last = ""
+					break
+				}
+				last = last[:i]
+			}
+			wrapped[keep-1] = strings.TrimSpace(last + " …")
+		}
+		for _, l := range wrapped {
+			a := hal.AttrDim
+			if strings.HasPrefix(status, "!") {
+				a = hal.AttrError
+			}
+			out = append(out, console.Line{Text: l, Attr: a})
+		}
 	}
+	room := height - len(out)
 	first := 0
-	if sp.sel >= room {
-		first = sp.sel - room + 1
+	if sel >= room {
+		first = sel - room + 1
 	}
-	for i := first; i < len(sp.images) && len(out) < room; i++ {
+	for i := first; i < len(items) && room > 0; i++ {
 		a := hal.AttrNone
-		if i == sp.sel {
+		if i == sel {
 			a = hal.AttrReverse
 		}
-		out = append(out, console.Line{Text: strings.TrimSuffix(sp.images[i], ".png"), Attr: a})
-	}
-	if sp.status != "" {
-		out = append(out, console.Line{Text: sp.status, Attr: hal.AttrDim})
+		out = append(out, console.Line{Text: items[i], Attr: a})
+		room--
 	}
 	return out
 }
@@ -146,26 +178,11 @@ func (cp *cardPanel) Lines(width, height int) []console.Line {
 	cp.mu.Lock()
 	defer cp.mu.Unlock()
 	cards := cp.r.Cards()
-	var out []console.Line
-	room := height
-	if cp.status != "" {
-		room-- // the last line reports the last card action
+	names := make([]string, len(cards))
+	for i, c := range cards {
+		names[i] = c.Label + " " + maskPAN(c.PAN)
 	}
-	first := 0
-	if cp.sel >= room {
-		first = cp.sel - room + 1
-	}
-	for i := first; i < len(cards) && len(out) < room; i++ {
-		a := hal.AttrNone
-		if i == cp.sel {
-			a = hal.AttrReverse
-		}
-		out = append(out, console.Line{Text: cards[i].Label + " " + maskPAN(cards[i].PAN), Attr: a})
-	}
-	if cp.status != "" {
-		out = append(out, console.Line{Text: cp.status, Attr: hal.AttrDim})
-	}
-	return out
+	return listWithStatus(names, cp.sel, cp.status, width, height)
 }
 
 // maskPAN shows the last four digits only: the simulator is a screen that

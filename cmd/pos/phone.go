@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/shoukuan/pos/app/hostsim"
@@ -25,29 +26,45 @@ type phonePanel struct {
 // phoneWallets are keys and the payment codes of testdata/wallets.json
 // whose wallets they pay with.
 var phoneWallets = []struct {
-	key  rune
-	code string
-	name string
+	key         rune
+	code        string
+	name, short string
 }{
-	{'y', "286512345678901234", "Alipay, Huabei credit"},
-	{'u', "134567890123456789", "WeChat Pay"},
-	{'o', "6225123456789012345", "UnionPay QR"},
+	{'y', "286512345678901234", "Alipay, Huabei credit", "Alipay"},
+	{'u', "134567890123456789", "WeChat Pay", "WeChat"},
+	{'o', "6225123456789012345", "UnionPay QR", "UnionPay"},
 }
 
 func (p *phonePanel) Title() string { return "Customer phone: scans the QR on screen" }
 
 func (p *phonePanel) Lines(width, height int) []console.Line {
-	var out []console.Line
+	// Every key on one line where it fits (80x24 gives this box two rows),
+	// one wallet a line where there is room.
+	var keys []string
 	for _, w := range phoneWallets {
-		out = append(out, console.Line{Text: fmt.Sprintf("%c  pay with %s", w.key, w.name)})
+		keys = append(keys, fmt.Sprintf("%c=%s", w.key, w.short))
+	}
+	var out []console.Line
+	if one := strings.Join(keys, "  "); len(one) <= width && height < len(phoneWallets)+1 {
+		out = append(out, console.Line{Text: one})
+	} else {
+		for _, w := range phoneWallets {
+			out = append(out, console.Line{Text: fmt.Sprintf("%c  pay with %s", w.key, w.name)})
+		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.note != "" {
-		out = append(out, console.Line{Text: p.note})
+		for _, l := range console.Wrap(p.note, width) {
+			out = append(out, console.Line{Text: l, Attr: hal.AttrDim})
+		}
 	}
 	return out
 }
+
+// WithPicture keeps the phone on screen while the terminal shows a QR:
+// it is what pays it.
+func (p *phonePanel) WithPicture() bool { return true }
 
 func (p *phonePanel) HandleKey(k console.KeyPress) bool {
 	for _, w := range phoneWallets {
@@ -69,7 +86,7 @@ func (p *phonePanel) pay(code string) string {
 	if err := payShownQR(p.sim, (*p.console).Picture(), code); err != nil {
 		return err.Error()
 	}
-	return "paid; the terminal sees it at its next query"
+	return "paid (the terminal sees it when it asks next)"
 }
 
 // payShownQR is the customer's phone: it reads the picture on the

@@ -655,3 +655,71 @@ func TestPictureDecodes(t *testing.T) {
 		t.Fatalf("decoded %q", r.GetText())
 	}
 }
+
+// companion is a fakePanel that stays with a picture, as the phone does.
+type companion struct{ fakePanel }
+
+func (c *companion) WithPicture() bool { return true }
+
+// TestPictureGetsItsOwnBox80x24: at 80x24 with the simulator's five
+// panels, the merchant's QR sits in a box of its own with the phone panel
+// (all three keys) under it: it covers no panel, and it still decodes.
+func TestPictureGetsItsOwnBox80x24(t *testing.T) {
+	paper, codes, leds := testPanels()
+	cards := &fakePanel{title: "Cards", lines: []string{"银联借记卡 **0128"}}
+	phone := &companion{fakePanel{title: "Customer phone", lines: []string{"y=Alipay  u=WeChat  o=UnionPay"}}}
+	m, err := qrcode.NewQRCodeWriter().Encode("https://wxpay.example/q/2026120200000001", gozxing.BarcodeFormat_QR_CODE, 0, 0,
+		map[gozxing.EncodeHintType]any{gozxing.EncodeHintType_MARGIN: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &hal.Bitmap{Width: m.GetWidth(), Height: m.GetHeight(), Pix: make([]byte, m.GetWidth()*m.GetHeight())}
+	for y := 0; y < b.Height; y++ {
+		for x := 0; x < b.Width; x++ {
+			if m.Get(x, y) {
+				b.Pix[y*b.Width+x] = 1
+			}
+		}
+	}
+	g := newGrid(80, 24)
+	render(g, &view{cols: 32, rows: 12, cells: make([]cell, 32*12), title: "POS",
+		panels: []Panel{paper, codes, cards, leds, phone}, picture: b})
+	t.Logf("\n%s", g)
+	qx, qy, ok := g.findBox(PictureTitle)
+	if !ok || qx != 35 || qy != 0 {
+		t.Fatalf("picture box at (%d,%d) found %v", qx, qy, ok)
+	}
+	_, qh := boxSize(g, qx, qy)
+	px, py, ok := g.findBox(phone.title)
+	if !ok || py != qh || px != 35 {
+		t.Fatalf("phone box at (%d,%d) found %v, want under the picture (35,%d)", px, py, ok, qh)
+	}
+	if got := rowFrom(g, px+1, py+1); !strings.Contains(got, "o=UnionPay") {
+		t.Errorf("phone keys cut: %q", got)
+	}
+	// No panel drawn under the picture (it would show through or be hidden).
+	for _, p := range []*fakePanel{paper, codes, cards, leds} {
+		if x, y, ok := g.findBox(p.title); ok && y < qh {
+			t.Errorf("panel %q at (%d,%d) under the picture", p.title, x, y)
+		}
+	}
+}
+
+func TestWrapNeverCutsAWord(t *testing.T) {
+	msg := "! card reader: not armed for magstripe; the screen does not want a card"
+	lines := Wrap(msg, 20)
+	if strings.Join(lines, " ") != msg {
+		t.Fatalf("text changed: %q", lines)
+	}
+	for _, l := range lines {
+		if hal.StringWidth(l) > 20 {
+			t.Errorf("line %q wider than 20", l)
+		}
+	}
+	if got := Wrap("https://qr.95516.com/00010000/0123456789", 16); len(got) != 3 || got[0] != "https://qr.95516" {
+		t.Errorf("a long word: %q", got)
+	}
+	if got := Wrap("", 10); len(got) != 1 || got[0] != "" {
+		t.Errorf("empty: %q", got)
+	}
+}

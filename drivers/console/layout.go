@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/shoukuan/pos/hal"
 )
@@ -49,10 +50,31 @@ type rect struct{ x, y, w, h int }
 type layout struct {
 	frame  rect
 	help   rect
-	panels []rect // one per panel, or none when the terminal is too small
+	panels []rect // one per panel (w 0: not shown), or none when the terminal is too small
 	note   string // shown instead of the panels when the terminal is too small
 	noteY  int
+	// picture is the box of the shown picture; w 0 when there is none or
+	// it does not fit a box (then it is drawn over the panels).
+	picture rect
 }
+
+// PictureCompanion is a panel that stays on screen while a picture (the
+// merchant's QR) is shown, when there is room for only some panels: the
+// customer's phone that pays it.
+type PictureCompanion interface {
+	WithPicture() bool
+}
+
+// pictureCells is the picture's size in cells with its quiet zone: one
+// module per column, two per row.
+func pictureCells(b *hal.Bitmap) (int, int) {
+	const quiet = 2
+	w, h := b.Width+2*quiet, b.Height+2*quiet
+	return w, (h + 1) / 2
+}
+
+// PictureTitle heads the box of the picture.
+const PictureTitle = "QR on the terminal"
 
 // minSize is the terminal size that shows the panels.
 func minSize(v *view) (int, int) {
@@ -82,6 +104,12 @@ func computeLayout(w, h int, v *view) layout {
 	x0 := fw + 1
 	aw := w - x0
 	n := len(v.panels)
+	if v.picture != nil {
+		if pl, ok := pictureLayout(x0, aw, h, v); ok {
+			l.picture, l.panels = pl.picture, pl.panels
+			return l
+		}
+	}
 	c1 := (aw - 1) / 2
 	if w >= twoColumnW && n >= 2 && c1 >= minPanelW {
 		// The paper roll gets a whole column; the other devices share the second.
@@ -92,6 +120,51 @@ func computeLayout(w, h int, v *view) layout {
 	}
 	l.panels = column(x0, aw, h, v.panels, true)
 	return l
+}
+
+// pictureLayout puts the picture in a box at the top of the panel column
+// and below it the panels that fit: the picture's companions first, then
+// the others in order while each still gets a box with a line. It fails
+// when the picture's box does not fit with at least one companion line.
+func pictureLayout(x0, aw, h int, v *view) (layout, bool) {
+	var l layout
+	pw, ph := pictureCells(v.picture)
+	box := rect{x0, 0, aw, ph + 2}
+	if pw+2 > aw || box.h+boxMinH > h {
+		return l, false
+	}
+	l.picture = box
+	l.panels = make([]rect, len(v.panels))
+	var order []int
+	for i, p := range v.panels {
+		if c, ok := p.(PictureCompanion); ok && c.WithPicture() {
+			order = append(order, i)
+		}
+	}
+	for i, p := range v.panels {
+		if c, ok := p.(PictureCompanion); !ok || !c.WithPicture() {
+			order = append(order, i)
+		}
+	}
+	left := h - box.h
+	var shown []Panel
+	var idx []int
+	for _, i := range order {
+		if boxMinH*(len(shown)+1) > left {
+			break
+		}
+		shown = append(shown, v.panels[i])
+		idx = append(idx, i)
+	}
+	if len(shown) == 0 {
+		return l, false
+	}
+	rs := column(x0, aw, left, shown, false)
+	for k, i := range idx {
+		rs[k].y += box.h
+		l.panels[i] = rs[k]
+	}
+	return l, true
 }
 
 // column stacks panels in a column of height h. Each panel gets the lines it
@@ -161,9 +234,17 @@ func render(cv canvas, v *view) {
 		putText(cv, l.help.x, l.help.y+i, l.help.w, s, hal.AttrNone)
 	}
 	for i, r := range l.panels {
-		drawPanel(cv, r, v.panels[i])
+		if r.w > 0 {
+			drawPanel(cv, r, v.panels[i])
+		}
 	}
-	if v.picture != nil {
+	switch {
+	case v.picture != nil && l.picture.w > 0:
+		drawBox(cv, l.picture, PictureTitle)
+		pw, _ := pictureCells(v.picture)
+		drawPicture(cv, l.picture.x+1+(l.picture.w-2-pw)/2, l.picture.y+1, v.picture)
+	case v.picture != nil:
+		// No room for a box: over the panels, as large as it comes.
 		drawPicture(cv, l.frame.x+l.frame.w+1, 0, v.picture)
 	}
 }
@@ -173,7 +254,7 @@ func render(cv canvas, v *view) {
 // light-on-dark terminal the code reads dark-on-light as printed. A
 // two-module quiet zone of light surrounds it.
 func drawPicture(cv canvas, x0, y0 int, b *hal.Bitmap) {
-	const quiet = 2
+	const quiet = 2 // as pictureCells
 	w, h := b.Width+2*quiet, b.Height+2*quiet
 	light := func(x, y int) bool {
 		x, y = x-quiet, y-quiet
@@ -261,4 +342,50 @@ func fill(cv canvas, x, y, w int, a hal.Attr) {
 	for i := 0; i < w; i++ {
 		cv.set(x+i, y, ' ', a)
 	}
+}
+
+// Wrap breaks s into lines of at most width cells between words (a word
+// longer than a line is cut where it must); panels use it so that a
+// device's message is never cut off mid-word.
+func Wrap(s string, width int) []string {
+	width = max(width, 1)
+	var out []string
+	line, lw := "", 0
+	flush := func() {
+		out = append(out, line)
+		line, lw = "", 0
+	}
+	for _, word := range strings.Fields(s) {
+		ww := hal.StringWidth(word)
+		for ww > width { // a word wider than the line: cut it
+			if lw > 0 {
+				flush()
+			}
+			cut, n := 0, 0
+			for i, r := range word {
+				if n+hal.CellWidth(r) > width {
+					cut = i
+					break
+				}
+				n += hal.CellWidth(r)
+			}
+			line, lw = word[:cut], n
+			flush()
+			word = word[cut:]
+			ww = hal.StringWidth(word)
+		}
+		if lw > 0 && lw+1+ww > width {
+			flush()
+		}
+		if lw > 0 {
+			line += " "
+			lw++
+		}
+		line += word
+		lw += ww
+	}
+	if lw > 0 || len(out) == 0 {
+		flush()
+	}
+	return out
 }
