@@ -14,11 +14,18 @@
 //	expect screen "text"     the screen shows text (substring)
 //	expect no-screen "text"  the screen does not show text
 //	expect paper "text"      the paper printed so far holds text
+//	expect no-paper "text"   the paper printed so far does not hold text
+//	expect last-print "text" the last document printed holds text
 //	expect error "text"      the last device command failed with text
 //	host FAULT KIND          the host simulator applies FAULT (drop-after,
-//	                         drop-before, bad-mac, signon-again, decline:51, ...)
-//	                         to the next request of KIND (sale, void, refund,
-//	                         reversal, settle, upload, signon, balance)
+//	                         drop-before, bad-mac, signon-again, decline:51,
+//	                         answer:96, ...) to the next request of KIND (sale,
+//	                         void, refund, reversal, settle, upload, signon,
+//	                         balance, walletpay, walletquery, walletcancel,
+//	                         precreate, walletclose, walletrefund); a fault or
+//	                         kind it does not know fails the script
+//	crash-at POINT           cut the power when the terminal reaches POINT (a
+//	                         durable step such as sale.outcome); then restart
 //	forget-host-record STAN  the host loses the record of that trace (unbalanced settlement)
 //	restart                  stop the terminal and start it again on the same data
 //	expect charged CARD FEN  the host ledger has taken net FEN from that card's account
@@ -35,6 +42,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/shoukuan/pos/app/hostsim"
 	"github.com/shoukuan/pos/hal"
 )
 
@@ -50,6 +58,8 @@ type Rig interface {
 	Settle() error
 	Screen() string
 	Paper() string
+	// LastPrint is the last document printed, "" when none.
+	LastPrint() string
 	// HostFault injects a fault into the host simulator.
 	HostFault(fault, kind string) error
 	// ForgetHostRecord makes the host lose a transaction record.
@@ -58,6 +68,8 @@ type Rig interface {
 	Charged(card string) (int64, error)
 	// Restart stops the terminal and starts it again on the same data.
 	Restart() error
+	// CrashAt cuts the power when the terminal reaches a crash point.
+	CrashAt(point string) error
 	// CustomerPays reads the QR shown on the display, as a phone does,
 	// and pays it from the wallet of the payment code in image.
 	CustomerPays(image string) error
@@ -162,7 +174,18 @@ func parseLine(line string) (Step, error) {
 		if len(f) != 2 {
 			return st, errors.New("host: want FAULT KIND, e.g. host drop-after sale")
 		}
+		if _, err := hostsim.ParseFault(f[0]); err != nil {
+			return st, err
+		}
+		if _, err := hostsim.ParseKind(f[1]); err != nil {
+			return st, err
+		}
 		st.Arg, st.Text = f[0], f[1]
+	case "crash-at":
+		if rest == "" || strings.ContainsFunc(rest, unicode.IsSpace) {
+			return st, errors.New("crash-at: want one crash point, e.g. crash-at sale.outcome")
+		}
+		st.Arg = rest
 	case "forget-host-record":
 		if len(rest) != 6 || strings.Trim(rest, "0123456789") != "" {
 			return st, errors.New("forget-host-record: want a 6-digit trace number")
@@ -188,7 +211,7 @@ func parseLine(line string) (Step, error) {
 	case "expect":
 		what, q, _ := strings.Cut(rest, " ")
 		switch what {
-		case "screen", "no-screen", "paper", "error":
+		case "screen", "no-screen", "paper", "no-paper", "last-print", "error":
 		case "charged":
 			f := strings.Fields(q)
 			if len(f) != 2 {
@@ -201,7 +224,7 @@ func parseLine(line string) (Step, error) {
 			st.Arg, st.Text, st.Fen = what, f[0], fen
 			return st, nil
 		default:
-			return st, fmt.Errorf("expect: want screen, no-screen, paper, error or charged, got %q", what)
+			return st, fmt.Errorf("expect: want screen, no-screen, paper, no-paper, last-print, error or charged, got %q", what)
 		}
 		text, err := strconv.Unquote(strings.TrimSpace(q))
 		if err != nil || text == "" {
@@ -281,6 +304,9 @@ func (s *Script) Run(r Rig) error {
 		case "restart":
 			device = false
 			err = r.Restart()
+		case "crash-at":
+			device = false
+			err = r.CrashAt(st.Arg)
 		case "expect":
 			device = false
 			if e := s.check(r, st, lastErr); e != nil {
@@ -319,6 +345,14 @@ func (s *Script) check(r Rig, st Step, lastErr error) error {
 	case "paper":
 		if !strings.Contains(r.Paper(), st.Text) {
 			return fmt.Errorf("expected the paper to hold %q; paper:\n%s", st.Text, r.Paper())
+		}
+	case "no-paper":
+		if strings.Contains(r.Paper(), st.Text) {
+			return fmt.Errorf("expected the paper not to hold %q", st.Text)
+		}
+	case "last-print":
+		if last := r.LastPrint(); !strings.Contains(last, st.Text) {
+			return fmt.Errorf("expected the last document printed to hold %q; it was:\n%s", st.Text, last)
 		}
 	case "charged":
 		got, err := r.Charged(st.Text)

@@ -55,6 +55,10 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		"# only a comment":       "no steps",
 		"remove now":             "remove: takes nothing",
 		"expect screen \"\"":     "non-empty",
+		"host decline:XYZ sale":  `fault "decline:XYZ"`,
+		"host drop-after salez":  `unknown request kind "salez"`,
+		"host teleport sale":     `unknown fault "teleport"`,
+		"crash-at":               "crash-at: want one crash point",
 	} {
 		_, err := Parse("f.txt", src)
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -77,7 +81,9 @@ func (f *fakeRig) PaperOut(bool) error             { return nil }
 func (f *fakeRig) Advance(time.Duration) error     { return nil }
 func (f *fakeRig) Settle() error                   { return nil }
 func (f *fakeRig) Screen() string                  { return f.screen }
-func (f *fakeRig) Paper() string                   { return "" }
+func (f *fakeRig) Paper() string                   { return "paper" }
+func (f *fakeRig) CrashAt(p string) error          { f.screen += "crash@" + p; return nil }
+func (f *fakeRig) LastPrint() string               { return "last" }
 
 func TestRunChecksExpectations(t *testing.T) {
 	s, _ := Parse("ok", "type 12\nexpect screen \"12\"\nexpect no-screen \"3\"")
@@ -88,6 +94,20 @@ func TestRunChecksExpectations(t *testing.T) {
 	var f *Failure
 	if err := s.Run(&fakeRig{}); !errors.As(err, &f) || f.Line != 2 || f.Screen != "12" {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestPaperAndCrashSteps(t *testing.T) {
+	s, err := Parse("p", "expect paper \"pap\"\nexpect no-paper \"ink\"\ncrash-at sale.outcome\nexpect screen \"crash@sale.outcome\"")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(&fakeRig{}); err != nil {
+		t.Fatal(err)
+	}
+	s, _ = Parse("p", "expect no-paper \"pap\"")
+	if err := s.Run(&fakeRig{}); err == nil {
+		t.Fatal("no-paper passed with the text on the paper")
 	}
 }
 
