@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"path/filepath"
 	"sort"
 	"testing"
 	"time"
@@ -22,7 +23,8 @@ func BenchmarkSaleFullStack(b *testing.B) {
 	cfg.Limits.Methods = nil
 	cfg.Risk.SameCardSeconds = 0
 	desc, _ := board.Load("sim")
-	st, err := openStack(cfg, desc, b.TempDir(), repoRoot, time.Now, slog.New(slog.DiscardHandler))
+	dir := b.TempDir()
+	st, err := openStack(cfg, desc, place{data: filepath.Join(dir, "data"), secrets: filepath.Join(dir, "secrets"), assets: repoRoot}, time.Now, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 
 	"github.com/shoukuan/pos/app/config"
-	"github.com/shoukuan/pos/app/journal"
 	"github.com/shoukuan/pos/app/terminal"
 	"github.com/shoukuan/pos/board"
 )
@@ -19,6 +18,7 @@ type common struct {
 	board   string
 	config  string
 	dataDir string
+	secrets string
 	assets  string
 }
 
@@ -26,6 +26,7 @@ func (c *common) register(fs *flag.FlagSet, defaultData string) {
 	fs.StringVar(&c.board, "board", "sim", "board name ("+fmt.Sprint(board.Names())+") or board file")
 	fs.StringVar(&c.config, "config", "", "configuration file (default: embedded defaults)")
 	fs.StringVar(&c.dataDir, "data", defaultData, "data directory: journal, receipts, log")
+	fs.StringVar(&c.secrets, "secrets", "", "directory of the device secret that seals the keys (default: the board's secrets setting)")
 	fs.StringVar(&c.assets, "assets", "", "directory that relative board paths resolve against (default: working directory)")
 }
 
@@ -46,11 +47,9 @@ func (c *common) load() (config.Config, *board.Desc, error) {
 	return cfg, desc, err
 }
 
-func openJournal(dataDir string) (*journal.DB, error) {
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
-	}
-	return journal.Open(filepath.Join(dataDir, "journal.db"))
+// place is where the files go, once the board is known.
+func (c *common) place(desc *board.Desc) (place, error) {
+	return placeFor(desc, c.dataDir, c.secrets, c.assets)
 }
 
 func openLog(dataDir string) (*slog.Logger, io.Closer, error) {

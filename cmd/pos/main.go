@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 )
 
@@ -30,16 +31,22 @@ commands:
   selftest   test every device of a board          pos selftest --board sim
   board      check a board description             pos board check FILE | pos board list
   decode     read QR/Code 128 in image files       pos decode [--json] IMAGE...
+  keys       load the terminal master key          pos keys load --components 2
+  journal    check or re-initialise the journal    pos journal check | pos journal reinit --confirm TID
   version    print version, commit and platform
 
 Run "pos COMMAND -h" for the flags of a command.
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(runWith(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	return runWith(args, strings.NewReader(""), stdout, stderr)
+}
+
+func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd := "run"
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
@@ -56,6 +63,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdBoard(args, stdout, stderr)
 	case "decode":
 		return cmdDecode(args, stdout, stderr)
+	case "keys":
+		err = cmdKeys(args, stdin, stdout, stderr)
+	case "journal":
+		err = cmdJournal(args, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "pos %s commit %s %s/%s %s\n", version, commit, runtime.GOOS, runtime.GOARCH, runtime.Version())
 	case "help", "-h", "--help":

@@ -50,7 +50,7 @@ func TestScenarios(t *testing.T) {
 		t.Run(strings.TrimSuffix(filepath.Base(p), ".txt"), func(t *testing.T) {
 			t.Parallel()
 			var out bytes.Buffer
-			code := run([]string{"scenario", "--assets", repoRoot, "--data", t.TempDir(), p}, &out, &out)
+			code := run([]string{"scenario", "--assets", repoRoot, "--data", t.TempDir(), "--secrets", t.TempDir(), p}, &out, &out)
 			if code != 0 {
 				t.Fatalf("exit %d\n%s", code, out.String())
 			}

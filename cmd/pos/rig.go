@@ -7,12 +7,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/shoukuan/pos/app/config"
+	"github.com/shoukuan/pos/app/engine"
 	"github.com/shoukuan/pos/app/hostsim"
+	"github.com/shoukuan/pos/app/journal"
 	"github.com/shoukuan/pos/app/terminal"
 	"github.com/shoukuan/pos/board"
 	"github.com/shoukuan/pos/drivers/imagescan"
@@ -48,34 +51,47 @@ type rig struct {
 	t       *terminal.Terminal
 	st      *stack
 	logf    io.Closer
-	clock   *stepClock
 	sleeper *virtualSleep
 	cancel  context.CancelFunc
 	done    chan error
+	o       rigOptions
 
-	cfg             config.Config
-	desc            *board.Desc
-	dataDir, assets string
+	// A power cut armed by CrashAt: cut closes when the terminal reaches
+	// the point; the terminal is then dead until Restart.
+	cutOnce *sync.Once
+	cut     chan struct{}
+
+	screens []string // every screen seen at a settle point, in order
+}
+
+// rigOptions is what a rig is made of; Restart makes the same again.
+type rigOptions struct {
+	cfg   config.Config
+	desc  *board.Desc
+	at    place
+	clock *stepClock
+	// instantWaits lets wallet waits pass at once instead of on the
+	// script's clock (the crash campaign: the host decides by queries).
+	instantWaits bool
 }
 
 // settleTimeout bounds how long one input may take to be handled.
 const settleTimeout = 20 * time.Second
 
-func startRig(cfg config.Config, desc *board.Desc, dataDir, assets string) (*rig, error) {
-	return startRigAt(cfg, desc, dataDir, assets, &stepClock{now: scenarioEpoch})
-}
-
-func startRigAt(cfg config.Config, desc *board.Desc, dataDir, assets string, clock *stepClock) (*rig, error) {
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+func startRig(o rigOptions) (*rig, error) {
+	if o.clock == nil {
+		o.clock = &stepClock{now: scenarioEpoch}
+	}
+	if err := journal.SecureDir(o.at.data); err != nil {
 		return nil, err
 	}
 	// The log stays beside the journal: the first place to look when a
 	// scenario fails.
-	log, logf, err := openLog(dataDir)
+	log, logf, err := openLog(o.at.data)
 	if err != nil {
 		return nil, err
 	}
-	st, err := openStack(cfg, desc, dataDir, assets, clock.Now, log)
+	st, err := openStack(o.cfg, o.desc, o.at, o.clock.Now, log)
 	if err != nil {
 		logf.Close()
 		return nil, err
@@ -84,14 +100,19 @@ func startRigAt(cfg config.Config, desc *board.Desc, dataDir, assets string, clo
 	// script says `wait`, so a scenario can act while the customer is
 	// "paying" and 30 s cost no real time.
 	vs := newVirtualSleep()
-	st.eng.SetSleep(vs.sleep)
-	b, err := board.Open(desc, board.Env{DataDir: dataDir, Assets: assets, Headless: true})
+	if o.instantWaits {
+		st.eng.SetSleep(func(ctx context.Context, d time.Duration) error { return ctx.Err() })
+	} else {
+		st.eng.SetSleep(vs.sleep)
+	}
+	b, err := board.Open(o.desc, board.Env{DataDir: o.at.data, Assets: o.at.assets, Headless: true})
 	if err != nil {
 		st.close()
 		logf.Close()
 		return nil, err
 	}
-	t, err := terminal.New(terminal.Options{Config: cfg, Devices: b.Devices, Journal: st.db, Clock: clock, Build: buildInfo(), Log: log, Engine: st.eng, PINPad: st.client})
+	t, err := terminal.New(terminal.Options{Config: o.cfg, Devices: b.Devices, Journal: st.db, Clock: o.clock, Build: buildInfo(), Log: log,
+		Engine: st.eng, PINPad: st.client, Demo: st.demo})
 	if err != nil {
 		b.Close()
 		st.close()
@@ -99,8 +120,7 @@ func startRigAt(cfg config.Config, desc *board.Desc, dataDir, assets string, clo
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &rig{b: b, t: t, st: st, logf: logf, clock: clock, sleeper: vs, cancel: cancel, done: make(chan error, 1),
-		cfg: cfg, desc: desc, dataDir: dataDir, assets: assets}
+	r := &rig{b: b, t: t, st: st, logf: logf, sleeper: vs, cancel: cancel, done: make(chan error, 1), o: o, cut: make(chan struct{}), cutOnce: new(sync.Once)}
 	go func() { r.done <- t.Run(ctx) }()
 	return r, nil
 }
@@ -110,17 +130,53 @@ func (r *rig) close() error {
 	r.cancel()
 	err := <-r.done
 	r.b.Close()
+	if r.isCut() {
+		// As after a power cut: nothing closed cleanly, the journal's
+		// write-ahead log and its dirty marker stay for the next start.
+		r.st.db.Abandon()
+		r.st.db = nil
+	}
 	r.st.close()
 	r.logf.Close()
 	return err
 }
 
+func (r *rig) isCut() bool {
+	select {
+	case <-r.cut:
+		return true
+	default:
+		return false
+	}
+}
+
+var errPoweredOff = errors.New("the terminal is off (its power was cut); restart it")
+
+// CrashAt cuts the power when the terminal reaches point: the goroutine
+// that got there stops for good, and nothing after it is written.
+func (r *rig) CrashAt(point string) error {
+	if !slices.Contains(engine.CrashPoints, point) {
+		return fmt.Errorf("no crash point %q (one of %s)", point, strings.Join(engine.CrashPoints, ", "))
+	}
+	r.st.eng.SetCrash(point, func(string) {
+		r.cutOnce.Do(func() { close(r.cut) })
+		select {} // the power is off: this goroutine never runs again
+	})
+	return nil
+}
+
 func (r *rig) Press(k hal.Key) error {
+	if r.isCut() {
+		return errPoweredOff
+	}
 	r.b.Fakes.Keypad.Press(k)
 	return nil
 }
 
 func (r *rig) Scan(image string) error {
+	if r.isCut() {
+		return errPoweredOff
+	}
 	if r.b.Fakes.Scanner == nil {
 		return errors.New("this board has no fake scanner")
 	}
@@ -129,6 +185,9 @@ func (r *rig) Scan(image string) error {
 }
 
 func (r *rig) Card(name string, mode hal.CardMode) error {
+	if r.isCut() {
+		return errPoweredOff
+	}
 	if r.b.Fakes.Cards == nil {
 		return errors.New("this board has no fake card reader")
 	}
@@ -136,6 +195,9 @@ func (r *rig) Card(name string, mode hal.CardMode) error {
 }
 
 func (r *rig) RemoveCard() error {
+	if r.isCut() {
+		return errPoweredOff
+	}
 	if r.b.Fakes.Cards == nil {
 		return errors.New("this board has no fake card reader")
 	}
@@ -144,6 +206,9 @@ func (r *rig) RemoveCard() error {
 }
 
 func (r *rig) PaperOut(out bool) error {
+	if r.isCut() {
+		return errPoweredOff
+	}
 	if r.b.Fakes.Printer == nil {
 		return errors.New("this board has no fake printer")
 	}
@@ -152,7 +217,7 @@ func (r *rig) PaperOut(out bool) error {
 }
 
 func (r *rig) Advance(d time.Duration) error {
-	r.clock.advance(d)
+	r.o.clock.advance(d)
 	r.sleeper.add(d)
 	return nil
 }
@@ -220,9 +285,22 @@ func (v *virtualSleep) stop() {
 // is idle. The fakes are checked first: an input counts as consumed only
 // after the terminal has queued it, so the order makes the check exact.
 func (r *rig) Settle() error {
+	err := r.settle()
+	if err == nil && !r.isCut() {
+		if s := r.Screen(); len(r.screens) == 0 || r.screens[len(r.screens)-1] != s {
+			r.screens = append(r.screens, s)
+		}
+	}
+	return err
+}
+
+func (r *rig) settle() error {
 	deadline := time.Now().Add(settleTimeout)
 	f := r.b.Fakes
 	for {
+		if r.isCut() {
+			return nil // a dead terminal is as settled as it gets
+		}
 		select {
 		case err := <-r.done:
 			r.done <- err
@@ -245,6 +323,17 @@ func (r *rig) Settle() error {
 
 func (r *rig) Screen() string { return r.b.Fakes.Display.Text() }
 
+func (r *rig) LastPrint() string {
+	if r.b.Fakes.Printer == nil {
+		return ""
+	}
+	jobs := r.b.Fakes.Printer.Jobs()
+	if len(jobs) == 0 {
+		return ""
+	}
+	return strings.Join(jobs[len(jobs)-1].Lines, "\n")
+}
+
 func (r *rig) Paper() string {
 	if r.b.Fakes.Printer == nil {
 		return ""
@@ -256,8 +345,7 @@ func (r *rig) HostFault(fault, kind string) error {
 	if r.st.sim == nil {
 		return errors.New("no in-process host simulator (host.in_process is off)")
 	}
-	r.st.sim.Inject(hostsim.FaultMatch{Kind: kind}, hostsim.Fault(fault))
-	return nil
+	return r.st.sim.Inject(hostsim.FaultMatch{Kind: kind}, hostsim.Fault(fault))
 }
 
 func (r *rig) ForgetHostRecord(stan string) error {
@@ -268,7 +356,7 @@ func (r *rig) ForgetHostRecord(stan string) error {
 	if err != nil {
 		return err
 	}
-	return r.st.sim.ForgetRecord(r.cfg.Terminal.TerminalID, batch, stan)
+	return r.st.sim.ForgetRecord(r.o.cfg.Terminal.TerminalID, batch, stan)
 }
 
 func (r *rig) Charged(card string) (int64, error) {
@@ -307,6 +395,9 @@ func (r *rig) codeOf(image string) (string, error) {
 }
 
 func (r *rig) CustomerPays(image string) error {
+	if r.isCut() {
+		return errPoweredOff
+	}
 	if r.st.sim == nil {
 		return errors.New("no in-process host simulator (host.in_process is off)")
 	}
@@ -317,17 +408,20 @@ func (r *rig) CustomerPays(image string) error {
 	return payShownQR(r.st.sim, r.b.Fakes.Display.Picture(), code)
 }
 
-// Restart stops the terminal cleanly and starts it again on the same data
-// directory and clock, as after switching the terminal off and on.
+// Restart stops the terminal and starts it again on the same data
+// directory and clock, as after switching the terminal off and on (or on
+// again, after a power cut).
 func (r *rig) Restart() error {
 	if err := r.close(); err != nil {
 		return err
 	}
-	n, err := startRigAt(r.cfg, r.desc, r.dataDir, r.assets, r.clock)
+	n, err := startRig(r.o)
 	if err != nil {
 		return err
 	}
+	seen := r.screens
 	*r = *n
+	r.screens = seen
 	return nil
 }
 

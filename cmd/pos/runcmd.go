@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/shoukuan/pos/app/journal"
 	"github.com/shoukuan/pos/app/terminal"
 	"github.com/shoukuan/pos/board"
 	"github.com/shoukuan/pos/drivers/console"
@@ -24,7 +27,11 @@ func cmdRun(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
+	at, err := c.place(desc)
+	if err != nil {
+		return err
+	}
+	if err := journal.SecureDir(c.dataDir); err != nil {
 		return err
 	}
 	log, logFile, err := openLog(c.dataDir)
@@ -32,8 +39,12 @@ func cmdRun(args []string, stderr io.Writer) error {
 		return err
 	}
 	defer logFile.Close()
-	st, err := openStack(cfg, desc, c.dataDir, c.assets, time.Now, log)
+	st, err := openStack(cfg, desc, at, time.Now, log)
 	if err != nil {
+		log.Error("terminal not started", "err", err)
+		if errors.Is(err, journal.ErrRefused) {
+			return fmt.Errorf("%s %s / %s: %w", terminal.E902.Code, terminal.E902.Title.In(terminal.ZH), terminal.E902.Title.In(terminal.EN), err)
+		}
 		return err
 	}
 	defer st.close()
@@ -49,7 +60,7 @@ func cmdRun(args []string, stderr io.Writer) error {
 	}
 	con = b.Console
 	defer b.Close()
-	t, err := terminal.New(terminal.Options{Config: cfg, Devices: b.Devices, Journal: st.db, Build: buildInfo(), Log: log, Engine: st.eng, PINPad: st.client})
+	t, err := terminal.New(terminal.Options{Config: cfg, Devices: b.Devices, Journal: st.db, Build: buildInfo(), Log: log, Engine: st.eng, PINPad: st.client, Demo: st.demo})
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,11 @@ func cmdScenario(args []string, stdout, stderr io.Writer) error {
 		} else if fs.NArg() > 1 {
 			dataDir = filepath.Join(dataDir, fmt.Sprintf("%02d-%s", i, strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))))
 		}
-		r, err := startRig(cfg, desc, dataDir, c.assets)
+		at, err := placeFor(desc, dataDir, c.secrets, c.assets)
+		if err != nil {
+			return err
+		}
+		r, err := startRig(rigOptions{cfg: cfg, desc: desc, at: at})
 		if err != nil {
 			return err
 		}

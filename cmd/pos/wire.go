@@ -13,6 +13,7 @@ import (
 	"github.com/shoukuan/pos/app/hostsim"
 	"github.com/shoukuan/pos/app/iso8583"
 	"github.com/shoukuan/pos/app/journal"
+	"github.com/shoukuan/pos/app/mutant"
 	"github.com/shoukuan/pos/app/seckey"
 	"github.com/shoukuan/pos/board"
 	"github.com/shoukuan/pos/drivers/fake"
@@ -25,6 +26,7 @@ type stack struct {
 	client *host.Client
 	eng    *engine.Engine
 	sim    *hostsim.Server // nil when the host is a real acquirer or a separate hostsim
+	demo   bool            // not a payment: the in-process simulator or the public test key
 }
 
 func (s *stack) close() {
@@ -36,15 +38,56 @@ func (s *stack) close() {
 	}
 }
 
+// place is where a terminal's files are: the data directory (journal,
+// receipts, log), the secrets directory (the device secret, never beside
+// the journal) and the assets relative board paths resolve against.
+type place struct {
+	data, secrets, assets string
+}
+
+// placeFor resolves the secrets directory: the flag, else the board's.
+func placeFor(desc *board.Desc, dataDir, secrets, assets string) (place, error) {
+	p := place{data: dataDir, secrets: secrets, assets: assets}
+	if p.secrets == "" {
+		dir, err := desc.SecretsDir()
+		if err != nil {
+			return p, err
+		}
+		p.secrets = dir
+	}
+	return p, nil
+}
+
+// demoMode says whether this terminal runs as a demonstration, and refuses
+// a configuration that would take real cards on a test key or a simulated
+// host without saying so.
+func demoMode(cfg config.Config, desc *board.Desc) (bool, error) {
+	demo := cfg.Demo || cfg.Host.InProcess && desc.Name == "sim"
+	if cfg.Host.InProcess && !demo {
+		return false, fmt.Errorf("host.in_process: the in-process host simulator takes no real payments; on board %s it needs \"demo\": true in the configuration", desc.Name)
+	}
+	if cfg.Host.TMK == "simulator" && !demo && !mutant.On("builtin-tmk") {
+		return false, fmt.Errorf("host.tmk simulator: the public test master key is for demo mode only; load the acquirer's key with pos keys load and set host.tmk to loaded")
+	}
+	return demo, nil
+}
+
 // openStack opens the journal and connects the engine to the host named
 // by the configuration; with host.in_process it first starts the host
 // simulator on a loopback port, its ledger beside the journal.
-func openStack(cfg config.Config, desc *board.Desc, dataDir, assets string, now func() time.Time, log *slog.Logger) (*stack, error) {
-	db, err := openJournal(dataDir)
+func openStack(cfg config.Config, desc *board.Desc, at place, now func() time.Time, log *slog.Logger) (*stack, error) {
+	demo, err := demoMode(cfg, desc)
 	if err != nil {
 		return nil, err
 	}
-	s := &stack{db: db}
+	db, notes, err := journal.OpenTerminal(at.data, cfg.Terminal.TerminalID)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range notes {
+		log.Warn("journal", "note", n)
+	}
+	s := &stack{db: db, demo: demo}
 	fail := func(err error) (*stack, error) { s.close(); return nil, err }
 
 	mac, err := seckey.ParseMACAlgorithm(cfg.Host.MAC)
@@ -55,20 +98,27 @@ func openStack(cfg config.Config, desc *board.Desc, dataDir, assets string, now 
 	if err != nil {
 		return fail(err)
 	}
-	tmk := seckey.SimulatorTMK() // config allows only "simulator" until key injection exists
+	var tmk seckey.Key // "loaded": the key store's, read by the client
+	if cfg.Host.TMK == "simulator" {
+		tmk = seckey.SimulatorTMK()
+	}
 	addr := cfg.Host.Address
 	if cfg.Host.InProcess {
-		accounts, err := simAccounts(desc, assets)
+		accounts, err := simAccounts(desc, at.assets)
 		if err != nil {
 			return fail(err)
 		}
-		wallets, err := simWallets(assets)
+		wallets, err := simWallets(at.assets)
 		if err != nil {
 			return fail(err)
+		}
+		simTMK := tmk
+		if simTMK == nil {
+			simTMK = seckey.SimulatorTMK()
 		}
 		s.sim, err = hostsim.New(hostsim.Options{
-			DBPath: filepath.Join(dataDir, "hostsim.db"), Accounts: accounts, Wallets: wallets, HuabeiRatesBP: huabeiRates(cfg),
-			TMK: tmk, KeyMode: mode, MAC: mac, Now: now, Log: log.With("side", "hostsim"),
+			DBPath: filepath.Join(at.data, "hostsim.db"), Accounts: accounts, Wallets: wallets, HuabeiRatesBP: huabeiRates(cfg),
+			TMK: simTMK, KeyMode: mode, MAC: mac, Now: now, Log: log.With("side", "hostsim"),
 		})
 		if err != nil {
 			return fail(fmt.Errorf("host simulator: %w", err))
@@ -79,11 +129,7 @@ func openStack(cfg config.Config, desc *board.Desc, dataDir, assets string, now 
 		}
 		addr = a.String()
 	}
-	secret, err := host.DeviceSecret(dataDir)
-	if err != nil {
-		return fail(err)
-	}
-	store, err := host.NewKeyStore(db, seckey.DeriveDeviceKey(secret, cfg.Terminal.TerminalID))
+	store, err := keyStore(db, cfg, at)
 	if err != nil {
 		return fail(err)
 	}
@@ -99,6 +145,16 @@ func openStack(cfg config.Config, desc *board.Desc, dataDir, assets string, now 
 	}
 	s.eng = engine.New(db, s.client, now, engineConfig(cfg), log.With("side", "engine"))
 	return s, nil
+}
+
+// keyStore seals keys in the journal under the device key, whose secret
+// lives in the secrets directory.
+func keyStore(db *journal.DB, cfg config.Config, at place) (*host.KeyStore, error) {
+	secret, err := host.DeviceSecret(at.secrets, at.data)
+	if err != nil {
+		return nil, err
+	}
+	return host.NewKeyStore(db, seckey.DeriveDeviceKey(secret, cfg.Terminal.TerminalID))
 }
 
 func engineConfig(cfg config.Config) engine.Config {
@@ -118,6 +174,8 @@ func engineConfig(cfg config.Config) engine.Config {
 	ec.Wallet = engine.WalletConfig{PollEvery: time.Duration(w.PollSeconds) * time.Second, Wait: time.Duration(w.WaitSeconds) * time.Second,
 		MerchantQRFor: time.Duration(w.MerchantQRSeconds) * time.Second, CancelRetries: w.CancelRetries}
 	ec.Huabei = engine.HuabeiConfig{Enabled: cfg.Huabei.Enabled, MinFen: cfg.Huabei.MinFen, LimitFen: cfg.Huabei.LimitFen, RatesBP: huabeiRates(cfg)}
+	ec.Codes = engine.ReplyCodes{Card: cfg.ReplyCodes.Card, WalletPay: cfg.ReplyCodes.WalletPay, WalletRefund: cfg.ReplyCodes.WalletRefund}
+	ec.ReceiptCopies = cfg.Receipt.Copies
 	return ec
 }
 
