@@ -9,7 +9,7 @@ BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags "$(LDFLA
 DIST    := dist
 FUZZTIME ?= 10s
 
-.PHONY: sim test build arm arm64 android cross bench fuzz lint deps clean scenarios reliability hostsim
+.PHONY: sim test build arm arm64 android cross bench fuzz lint deps clean scenarios reliability hostsim mutants
 
 ## sim: the terminal on the desktop simulator (console + fake devices)
 sim: build
@@ -43,6 +43,10 @@ scenarios: build
 ## reliability: 1,000 crash runs and 10,000 host-fault runs (make test runs a short version)
 reliability:
 	$(GO) test -count=1 -timeout 60m -run 'Campaign' ./cmd/pos -crash-runs 1000 -fault-runs 10000 -v
+
+## mutants: plant each known bug in turn and check the tests catch it (not in make test)
+mutants:
+	@scripts/mutants.sh
 
 ## hostsim: the acquirer/issuer simulator as its own process
 hostsim:
