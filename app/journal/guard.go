@@ -144,8 +144,17 @@ func OpenTerminal(dir, terminalID string) (db *DB, notes []string, err error) {
 		return nil, nil, err
 	}
 	defer func() {
-		if err != nil {
-			d.sql.Close()
+		if err == nil {
+			return
+		}
+		// Closing folds the write-ahead log into the journal and removes
+		// it. For this terminal's own journal (refused for its terminal
+		// ID, its age, damage) the marker then says so, or the next start
+		// would take the missing log for a lost one.
+		gen, _ := d.Generation()
+		if d.sql.Close() == nil && m != nil && gen == m.Generation {
+			g := &guard{dir: dir, m: *m}
+			g.writeMarker(m.TraceFloor, m.TraceCeiling, m.Batch, true)
 		}
 	}()
 	if err := d.quickCheck(); err != nil {
@@ -260,17 +269,21 @@ func readMarker(dir string) (*Marker, error) {
 // ReadMarker returns the data directory's marker, nil when there is none.
 func ReadMarker(dir string) (*Marker, error) { return readMarker(dir) }
 
+// write rewrites the marker with the journal's batch number. It reads
+// the journal, so it must not be called inside a transaction or with g.mu
+// held against one (reserve).
 func (g *guard) write(d *DB, floor, ceiling int64, clean bool) error {
 	batch, err := d.counter("batch")
 	if err != nil {
 		return err
 	}
-	if batch == 0 {
-		batch = 1
-	}
+	return g.writeMarker(floor, ceiling, fmt.Sprintf("%06d", max(batch, 1)), clean)
+}
+
+func (g *guard) writeMarker(floor, ceiling int64, batch string, clean bool) error {
 	m := g.m
 	m.TraceFloor, m.TraceCeiling, m.Clean = floor, ceiling, clean
-	m.Batch = fmt.Sprintf("%06d", batch)
+	m.Batch = batch
 	m.Updated = time.Now().Format(time.RFC3339)
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -305,16 +318,26 @@ func (g *guard) reserve(d *DB, total int64) error {
 	return nil
 }
 
-// closing marks the marker clean while the journal is still open: every
-// commit is in, and the close that follows removes the WAL.
+// closing folds the write-ahead log into the journal, then marks the
+// marker clean while the journal is still open: every commit is in the
+// main file before the marker says no log is needed. The counters are
+// read before the marker's lock is taken: a transaction holding the one
+// connection may be waiting for that lock in reserve.
 func (g *guard) closing(d *DB) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
+	if _, err := d.sql.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return err
+	}
 	traces, err := d.counter("traces")
 	if err != nil {
 		return err
 	}
-	return g.write(d, traces, max(traces, g.m.TraceCeiling), true)
+	batch, err := d.counter("batch")
+	if err != nil {
+		return err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.writeMarker(traces, max(traces, g.m.TraceCeiling), fmt.Sprintf("%06d", max(batch, 1)), true)
 }
 
 func (g *guard) release() { g.lock.Release() }
@@ -414,10 +437,15 @@ func (d *DB) quickCheck() error {
 
 // Reinit puts a refused journal aside and starts a new one under
 // supervision: the old files move to a lost-TIMESTAMP directory (nothing
-// is deleted), the new journal continues the trace numbers above the
-// marker's high-water mark and opens the next batch, so nothing the host
-// holds is ever numbered again. It returns where the old files went.
-func Reinit(dir, terminalID string, now time.Time) (string, error) {
+// is deleted), the new journal continues the trace numbers above every
+// number the old one may have given out (the marker's high-water mark,
+// what the old journal itself counted, and fromTrace, the technician's
+// word) and opens the next batch, so nothing the host holds is ever
+// numbered again. The old marker stays in force until the new journal is
+// complete: a crash half-way leaves a journal the terminal still refuses
+// and a second Reinit that finds the same numbers. It returns where the
+// old files went.
+func Reinit(dir, terminalID string, now time.Time, fromTrace int64) (string, error) {
 	lock, err := LockDir(dir)
 	if err != nil {
 		return "", err
@@ -431,14 +459,41 @@ func Reinit(dir, terminalID string, now time.Time) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	ceiling, batch := fromTrace, int64(0)
+	if m != nil {
+		ceiling = max(ceiling, m.TraceCeiling)
+		fmt.Sscanf(m.Batch, "%d", &batch)
+	}
+	// What the old journal counted itself, when there is one to read
+	// (opening a missing one would make it).
+	oldPath := filepath.Join(dir, JournalFile)
+	if _, err := os.Stat(oldPath); err == nil {
+		if old, err := Open(oldPath); err == nil {
+			if t, err := old.counter("traces"); err == nil {
+				ceiling = max(ceiling, t+traceBlock)
+			}
+			if b, err := old.counter("batch"); err == nil {
+				batch = max(batch, b)
+			}
+			old.sql.Close()
+		}
+	}
+	if m == nil && ceiling == 0 {
+		return "", errors.New("journal: nothing says how far the old journal's trace numbers went (no marker, no readable journal): give the first free trace number (pos journal reinit --from-trace N, from the acquirer)")
+	}
 	aside := filepath.Join(dir, "lost-"+now.Format("20060102-150405"))
 	dmode, _ := modes()
 	if err := os.Mkdir(aside, dmode); err != nil {
 		return "", err
 	}
-	for _, name := range []string{JournalFile, JournalFile + "-wal", JournalFile + "-shm", MarkerFile} {
+	for _, name := range []string{JournalFile, JournalFile + "-wal", JournalFile + "-shm"} {
 		err := os.Rename(filepath.Join(dir, name), filepath.Join(aside, name))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return aside, err
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, MarkerFile)); err == nil {
+		if err := WriteFileAtomic(filepath.Join(aside, MarkerFile), b); err != nil {
 			return aside, err
 		}
 	}
@@ -446,30 +501,31 @@ func Reinit(dir, terminalID string, now time.Time) (string, error) {
 	if err != nil {
 		return aside, err
 	}
-	defer d.sql.Close()
 	gen, err := newGeneration()
+	if err != nil {
+		d.sql.Close()
+		return aside, err
+	}
+	err = d.setIdentity(gen, terminalID)
+	if err == nil && ceiling > 0 {
+		err = d.skipTraces(ceiling)
+	}
+	if err == nil {
+		_, err = d.sql.Exec(`INSERT INTO counters(name, value) VALUES('batch', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`, batch%999999+1)
+	}
+	if err == nil {
+		err = d.SetSetting("journal_reinit", now.Format(time.RFC3339)+" after "+filepath.Base(aside))
+	}
+	if err == nil {
+		_, err = d.sql.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	}
+	if cerr := d.sql.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return aside, err
 	}
-	if err := d.setIdentity(gen, terminalID); err != nil {
-		return aside, err
-	}
-	var ceiling, batch int64
-	if m != nil {
-		ceiling = m.TraceCeiling
-		fmt.Sscanf(m.Batch, "%d", &batch)
-	}
-	if ceiling > 0 {
-		if err := d.skipTraces(ceiling); err != nil {
-			return aside, err
-		}
-	}
-	if _, err := d.sql.Exec(`INSERT INTO counters(name, value) VALUES('batch', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`, batch%999999+1); err != nil {
-		return aside, err
-	}
-	if err := d.SetSetting("journal_reinit", now.Format(time.RFC3339)+" after "+filepath.Base(aside)); err != nil {
-		return aside, err
-	}
+	// Last: the new marker replaces the old in one rename.
 	g := &guard{dir: dir, m: Marker{Format: markerFormat, TerminalID: terminalID, Generation: gen, Created: now.Format(time.RFC3339)}}
-	return aside, g.write(d, ceiling, ceiling, true)
+	return aside, g.writeMarker(ceiling, ceiling, fmt.Sprintf("%06d", batch%999999+1), true)
 }

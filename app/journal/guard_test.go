@@ -194,6 +194,55 @@ func TestDamagedJournalRefused(t *testing.T) {
 	refusal(t, dir, RefuseDamaged)
 }
 
+// TestRefusalKeepsTheJournalUsable: a journal refused after an unclean
+// stop (here: started with the wrong terminal ID) is not then taken for
+// one that lost its log once the mistake is put right.
+func TestRefusalKeepsTheJournalUsable(t *testing.T) {
+	dir := t.TempDir()
+	d := openTerm(t, dir)
+	takeTraces(t, d, 4)
+	d.Abandon()
+	if _, _, err := OpenTerminal(dir, "10000009"); !errors.Is(err, ErrRefused) {
+		t.Fatalf("wrong terminal ID: %v", err)
+	}
+	d = openTerm(t, dir)
+	defer d.Close()
+	if n, _ := d.counter("traces"); n < 4 {
+		t.Fatalf("traces %d after the refusal and a right start", n)
+	}
+}
+
+// TestReinitFindsTheNumbersWithoutAMarker: with no marker the old
+// journal's own count decides; with neither, the technician must say.
+func TestReinitFindsTheNumbersWithoutAMarker(t *testing.T) {
+	dir := t.TempDir()
+	d := openTerm(t, dir)
+	takeTraces(t, d, 250)
+	d.Close()
+	os.Remove(filepath.Join(dir, MarkerFile))
+	if _, err := Reinit(dir, tid, time.Now(), 0); err != nil {
+		t.Fatal(err)
+	}
+	d = openTerm(t, dir)
+	if n, _ := d.counter("traces"); n != 250+traceBlock {
+		t.Fatalf("new journal starts at %d", n)
+	}
+	d.Close()
+
+	empty := t.TempDir()
+	if _, err := Reinit(empty, tid, time.Now(), 0); err == nil || !strings.Contains(err.Error(), "--from-trace") {
+		t.Fatalf("nothing to go by: %v", err)
+	}
+	if _, err := Reinit(empty, tid, time.Now(), 5000); err != nil {
+		t.Fatal(err)
+	}
+	d = openTerm(t, empty)
+	defer d.Close()
+	if n, _ := d.counter("traces"); n != 5000 {
+		t.Fatalf("from the technician's number: %d", n)
+	}
+}
+
 func TestJournalOfAnotherTerminalRefused(t *testing.T) {
 	dir := t.TempDir()
 	openTerm(t, dir).Close()
@@ -220,7 +269,7 @@ func TestReinit(t *testing.T) {
 	d.Abandon()
 	os.Remove(filepath.Join(dir, JournalFile+"-wal"))
 	refusal(t, dir, RefuseWALLost)
-	aside, err := Reinit(dir, tid, time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC))
+	aside, err := Reinit(dir, tid, time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -222,8 +223,10 @@ func (d *DB) ExecLazy(query string, args ...any) error {
 		return err
 	}
 	_, err = c.ExecContext(ctx, query, args...)
-	// Always back to the journal's own mode, whatever the write did.
+	// Always back to the journal's own mode, whatever the write did; a
+	// connection that cannot go back is thrown away, not left lax.
 	if _, rerr := c.ExecContext(ctx, "PRAGMA synchronous = "+syncMode()); rerr != nil {
+		c.Raw(func(any) error { return driver.ErrBadConn })
 		return errors.Join(err, rerr)
 	}
 	return err
@@ -252,9 +255,13 @@ func (d *DB) NoteBatch() error {
 	if d.guard == nil {
 		return nil
 	}
+	batch, err := d.counter("batch") // before the lock: see closing
+	if err != nil {
+		return err
+	}
 	d.guard.mu.Lock()
 	defer d.guard.mu.Unlock()
-	return d.guard.write(d, d.guard.m.TraceFloor, d.guard.m.TraceCeiling, false)
+	return d.guard.writeMarker(d.guard.m.TraceFloor, d.guard.m.TraceCeiling, fmt.Sprintf("%06d", max(batch, 1)), false)
 }
 
 // Path is the database file.

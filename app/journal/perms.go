@@ -70,39 +70,41 @@ func SecureDir(dir string) error {
 // renamed over path, and the directory synced, so a power cut leaves the
 // old content or the new, never half of one.
 func WriteFileAtomic(path string, data []byte) error {
-	_, fmode := modes()
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	tmp, err := WriteTemp(filepath.Dir(path), "."+filepath.Base(path)+".*", data)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(fmode); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
 	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
 		return err
 	}
-	ok = true
-	return syncDir(dir)
+	return syncDir(filepath.Dir(path))
+}
+
+// WriteTemp writes data to a new private file in dir (pattern as for
+// os.CreateTemp), synced to the disk, and returns its path: the caller
+// renames or links it into place, or removes it.
+func WriteTemp(dir, pattern string, data []byte) (string, error) {
+	_, fmode := modes()
+	f, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return "", err
+	}
+	err = f.Chmod(fmode)
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
 }
 
 func syncDir(dir string) error {
