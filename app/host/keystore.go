@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"crypto/rand"
 	"database/sql"
 	"errors"
@@ -151,12 +152,18 @@ func DeviceSecret(dir, dataDir string) ([]byte, error) {
 	if filepath.Clean(old) == filepath.Clean(path) {
 		return nil, errors.New("host: the device secret must not live in the data directory")
 	}
-	// An earlier version kept it beside the journal: move it out.
+	// An earlier version kept it beside the journal: move it out. It is
+	// removed only once the secrets directory holds the same bytes: a
+	// different secret there would orphan whatever this journal sealed.
 	if prev, err := os.ReadFile(old); err == nil {
-		if len(prev) >= seckey.MinDeviceSecretLen {
-			if err := createSecret(path, prev); err != nil && !errors.Is(err, os.ErrExist) {
-				return nil, err
-			}
+		if err := createSecret(path, prev); err != nil && !errors.Is(err, os.ErrExist) {
+			return nil, err
+		}
+		if now, err := os.ReadFile(path); err != nil || !bytes.Equal(now, prev) {
+			return nil, fmt.Errorf("host: %s holds a device secret from an earlier version and %s another one: keys in this journal were sealed under one of them; keep that one in %s and remove the other", old, path, dir)
+		}
+		if err := syncDir(dir); err != nil {
+			return nil, err
 		}
 		if err := os.Remove(old); err != nil {
 			return nil, fmt.Errorf("host: removing the old device secret: %w", err)
@@ -186,30 +193,24 @@ func DeviceSecret(dir, dataDir string) ([]byte, error) {
 	return b, nil
 }
 
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	d.Sync() // not every filesystem syncs a directory; the link stands
+	return nil
+}
+
 // createSecret writes a new secret file only if none exists: the data goes
 // to a private temporary file that is then linked into place, so two
 // processes starting together agree on one secret.
 func createSecret(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".secret-*")
+	tmp, err := journal.WriteTemp(filepath.Dir(path), ".secret-*", b)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
 	defer os.Remove(tmp)
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
 	return os.Link(tmp, path)
 }

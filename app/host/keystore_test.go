@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -95,6 +96,20 @@ func TestDeviceSecretMovesOutOfTheDataDirectory(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "device.secret")); !bytes.Equal(b, old) {
 		t.Error("the secrets directory does not hold the moved secret")
+	}
+}
+
+// TestDeviceSecretConflictRefused: an old secret beside the journal that
+// differs from the one in the secrets directory is left alone and named.
+func TestDeviceSecretConflictRefused(t *testing.T) {
+	dir, data := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(dir, "device.secret"), bytes.Repeat([]byte{1}, 32), 0o600)
+	os.WriteFile(filepath.Join(data, "device.secret"), bytes.Repeat([]byte{2}, 32), 0o600)
+	if _, err := DeviceSecret(dir, data); err == nil || !strings.Contains(err.Error(), "earlier version") {
+		t.Fatalf("two different secrets: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(data, "device.secret")); err != nil {
+		t.Fatal("the old secret was removed")
 	}
 }
 
