@@ -74,7 +74,8 @@ func (t *Terminal) announce(title msg, next func(*Terminal)) {
 	}
 	w, err := t.owed()
 	if err != nil {
-		t.storageFailed(title, err, next)
+		// Nothing new before what is owed is known: back to the menu.
+		t.storageFailed(title, err, toMain)
 		return
 	}
 	if w.empty() {

@@ -86,7 +86,8 @@ type Terminal struct {
 	scanOn   bool
 	cardMode hal.CardMode
 
-	stopOnce sync.Once
+	stopOnce     sync.Once
+	shutdownWait time.Duration
 }
 
 // Screen is one state of the UI.
@@ -153,6 +154,9 @@ func New(o Options) (*Terminal, error) {
 		canvas:   ui.NewCanvas(o.Devices.Display),
 		lang:     Lang(o.Config.Language),
 		events:   make(chan func(), 64),
+		// A host exchange is bounded by the host timeout; a stop waits
+		// that long for a payment to end rather than cut it.
+		shutdownWait: o.Config.Host.Timeout() + 5*time.Second,
 	}
 	// The language chosen on the terminal outlives a restart and wins over
 	// the configured default.
@@ -181,6 +185,7 @@ func (t *Terminal) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			t.disarm()
+			t.finishJobs()
 			return nil
 		case fn := <-t.events:
 			fn()
@@ -189,6 +194,28 @@ func (t *Terminal) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// finishJobs lets work in flight end (a payment waiting for the host, a
+// receipt printing) before Run returns and the journal closes behind it,
+// for at most ShutdownWait. Keys are no longer taken.
+func (t *Terminal) finishJobs() {
+	deadline := time.NewTimer(t.shutdownWait)
+	defer deadline.Stop()
+	for t.pending.Load() > 0 {
+		select {
+		case fn := <-t.events:
+			fn()
+			t.pending.Add(-1)
+		case <-deadline.C:
+			t.log.Warn("stopped with work in flight", "pending", t.pending.Load())
+			return
+		}
+	}
+}
+
+// SetShutdownWait bounds how long Run waits for work in flight once its
+// context ends (the scenario rig's power cut waits for nothing).
+func (t *Terminal) SetShutdownWait(d time.Duration) { t.shutdownWait = d }
 
 // Idle reports whether nothing is queued or running in the application.
 func (t *Terminal) Idle() bool { return t.pending.Load() == 0 }

@@ -651,7 +651,7 @@ func (c *crashEnv) secondProcess(rnd *rand.Rand) {
 }
 
 // privateTree checks that everything in the data directory is its
-// user's alone.
+// user's alone: directories 0700, files 0600.
 func privateTree(dir string) error {
 	return filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
 		if err != nil {
@@ -661,8 +661,12 @@ func privateTree(dir string) error {
 		if err != nil {
 			return err
 		}
-		if info.Mode().Perm()&0o077 != 0 {
-			return fmt.Errorf("%s is mode %v: others can read payment data", p, info.Mode().Perm())
+		want := os.FileMode(0o600)
+		if e.IsDir() {
+			want = 0o700
+		}
+		if info.Mode().Perm() != want {
+			return fmt.Errorf("%s is mode %v, want %v: payment data is its user's alone", p, info.Mode().Perm(), want)
 		}
 		return nil
 	})

@@ -175,7 +175,8 @@ func outcomeOK(res engine.Result, err error) bool {
 	case errors.Is(err, engine.ErrWalletOpen):
 		return st == engine.StatusPending || res.Txn.ID == 0
 	case errors.Is(err, engine.ErrReversalOwed), errors.Is(err, engine.ErrNotSignedOn),
-		errors.Is(err, engine.ErrRefundTooLarge), errors.Is(err, engine.ErrNotVoidable), errors.Is(err, engine.ErrNotFound):
+		errors.Is(err, engine.ErrRefundTooLarge), errors.Is(err, engine.ErrNotVoidable), errors.Is(err, engine.ErrNotFound),
+		errors.Is(err, engine.ErrLimit), errors.Is(err, engine.ErrDailyLimit):
 		return res.Txn.ID == 0
 	}
 	return false
@@ -207,6 +208,12 @@ func TestHostFaultCampaign(t *testing.T) {
 	cfg.Host.TimeoutSeconds = 5
 	cfg.Host.KeyMode = "double+tdk"
 	cfg.Demo = true
+	// A day of 10,000 payments: the campaign tests money, not limits.
+	cfg.Limits.DailyFen = config.MaxAmountFen
+	for class, l := range cfg.Limits.Methods {
+		l.DailyFen = config.MaxAmountFen
+		cfg.Limits.Methods[class] = l
+	}
 	desc, _ := board.Load("sim")
 	at := place{data: c.data, secrets: c.secrets, assets: c.assets}
 	st, err := openStack(cfg, desc, at, time.Now, slog.New(slog.DiscardHandler))

@@ -5,22 +5,26 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/shoukuan/pos/app/journal"
 )
 
 const journalUsage = `usage: pos journal check [--data DIR] [--config F]
-       pos journal reinit --confirm TERMINAL_ID [--data DIR] [--config F]
+       pos journal reinit --confirm TERMINAL_ID [--from-trace N] [--data DIR] [--config F]
 
-check  says whether the terminal would start on its journal, and if not why
-       (exit 0: it would; 1: it refuses).
+check  opens the journal as the terminal would and says whether it would
+       start on it, and if not why (exit 0: it would; 1: it refuses).
 reinit puts a journal the terminal refuses aside (nothing is deleted: the
        files move to DIR/lost-TIMESTAMP for the acquirer's reconciliation)
        and starts a new one that continues the trace numbers and opens the
        next batch. Operators start again from the default passwords. Only
        under supervision, after restoring from a backup has been ruled out:
-       --confirm must repeat the terminal ID.
+       --confirm must repeat the terminal ID. When neither the marker nor
+       the old journal says how far the trace numbers went, --from-trace
+       gives the first free one (ask the acquirer).
 `
 
 func cmdJournal(args []string, stdout, stderr io.Writer) error {
@@ -33,6 +37,7 @@ func cmdJournal(args []string, stdout, stderr io.Writer) error {
 	var c common
 	c.register(fs, "posdata")
 	confirm := fs.String("confirm", "", "reinit: the terminal ID, typed again")
+	fromTrace := fs.Int64("from-trace", 0, "reinit: trace numbers continue from at least this")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -43,6 +48,12 @@ func cmdJournal(args []string, stdout, stderr io.Writer) error {
 	tid := cfg.Terminal.TerminalID
 	switch verb {
 	case "check":
+		if _, err := os.Stat(filepath.Join(c.dataDir, journal.JournalFile)); errors.Is(err, os.ErrNotExist) {
+			if m, _ := journal.ReadMarker(c.dataDir); m == nil {
+				fmt.Fprintf(stdout, "no journal in %s yet: the terminal makes one at its first start\n", c.dataDir)
+				return nil
+			}
+		}
 		m, merr := journal.ReadMarker(c.dataDir)
 		if m != nil {
 			fmt.Fprintf(stdout, "marker: terminal %s, generation %s, trace numbers up to %d reserved, batch %s, closed cleanly %v\n",
@@ -72,7 +83,7 @@ func cmdJournal(args []string, stdout, stderr io.Writer) error {
 		} else if !errors.Is(err, journal.ErrRefused) {
 			return err
 		}
-		aside, err := journal.Reinit(c.dataDir, tid, time.Now())
+		aside, err := journal.Reinit(c.dataDir, tid, time.Now(), *fromTrace)
 		if err != nil {
 			return fmt.Errorf("journal reinit: %w (old files in %s)", err, aside)
 		}

@@ -7,8 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
+
+	"golang.org/x/term"
 
 	"github.com/shoukuan/pos/app/journal"
 	"github.com/shoukuan/pos/app/seckey"
@@ -18,11 +21,12 @@ const keysUsage = `usage: pos keys load [--components 2|3] [--kcv CHECK] [--data
 
 Loads the terminal master key (TMK) from the key custodians' components.
 Each custodian keys in one line: the component as 32 hex digits, a space,
-and the check value printed on their sheet (6 or 8 hex digits). Every
+and the check value printed on their sheet (6 to 8 hex digits). Every
 check value is verified before the components are combined (XOR); the
 key's own check value is shown (and compared with --kcv), and the key is
 sealed into the journal under the device key. Nothing is echoed back but
-check values, and nothing is logged but the final check value.
+check values (a terminal does not echo the components), and nothing is
+logged but the final check value.
 
 The terminal must be stopped (the data directory is locked while it runs).
 Set host.tmk to "loaded" in the configuration to use the key.
@@ -52,14 +56,15 @@ func cmdKeys(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	in := bufio.NewScanner(io.LimitReader(stdin, 4096))
+	readLine := lineReader(stdin, stdout)
 	var parts []seckey.Key
 	for i := 1; i <= *n; i++ {
 		fmt.Fprintf(stdout, "component %d of %d (hex, space, check value): ", i, *n)
-		if !in.Scan() {
-			return fmt.Errorf("keys load: component %d: no input", i)
+		line, err := readLine()
+		if err != nil {
+			return fmt.Errorf("keys load: component %d: %w", i, err)
 		}
-		k, kcv, err := parseComponent(in.Text())
+		k, kcv, err := parseComponent(line)
 		if err != nil {
 			return fmt.Errorf("keys load: component %d: %w", i, err)
 		}
@@ -116,6 +121,26 @@ func cmdKeys(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, `the configuration still says host.tmk "simulator": set it to "loaded" to use this key`)
 	}
 	return nil
+}
+
+// lineReader reads one line at a time: from a terminal without echo, so a
+// component never stands on the screen or in its scrollback; from a pipe
+// (a script, a test) as it comes.
+func lineReader(stdin io.Reader, stdout io.Writer) func() (string, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return func() (string, error) {
+			b, err := term.ReadPassword(int(f.Fd()))
+			fmt.Fprintln(stdout)
+			return string(b), err
+		}
+	}
+	in := bufio.NewScanner(io.LimitReader(stdin, 4096))
+	return func() (string, error) {
+		if !in.Scan() {
+			return "", errors.New("no input")
+		}
+		return in.Text(), nil
+	}
 }
 
 // parseComponent reads "HEX KCV": a double-length component and the check

@@ -127,6 +127,9 @@ func startRig(o rigOptions) (*rig, error) {
 
 func (r *rig) close() error {
 	r.sleeper.stop()
+	if r.isCut() {
+		r.t.SetShutdownWait(0) // the power is off: nothing finishes
+	}
 	r.cancel()
 	err := <-r.done
 	r.b.Close()
