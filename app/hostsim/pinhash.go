@@ -18,7 +18,7 @@ import (
 const (
 	pinHashPrefix = "$argon2id$"
 	pinTime       = 1
-	pinMemoryKiB  = 4 * 1024
+	pinMemoryKiB  = 1024
 	pinThreads    = 1
 	pinKeyLen     = 32
 )
