@@ -269,3 +269,16 @@ func TestDataDirectoryPrivate(t *testing.T) {
 		t.Fatal("no accounts in the ledger")
 	}
 }
+
+// TestReplyCodeDefaultsAgree: the configuration's default declines are
+// the engine's, so a terminal without a file and a test engine judge
+// replies alike.
+func TestReplyCodeDefaultsAgree(t *testing.T) {
+	got := engineConfig(config.Default()).Codes
+	want := engine.DefaultReplyCodes()
+	if strings.Join(got.Card, " ") != strings.Join(want.Card, " ") ||
+		strings.Join(got.WalletPay, " ") != strings.Join(want.WalletPay, " ") ||
+		strings.Join(got.WalletRefund, " ") != strings.Join(want.WalletRefund, " ") {
+		t.Fatalf("default.json reply_codes %+v, engine defaults %+v", got, want)
+	}
+}
