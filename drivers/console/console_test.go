@@ -604,19 +604,7 @@ func TestTermAttr(t *testing.T) {
 // screen, and decode.
 func TestPictureDecodes(t *testing.T) {
 	const payload = "https://qr.alipay.com/bax2026030200000001"
-	m, err := qrcode.NewQRCodeWriter().Encode(payload, gozxing.BarcodeFormat_QR_CODE, 0, 0,
-		map[gozxing.EncodeHintType]any{gozxing.EncodeHintType_MARGIN: 0})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &hal.Bitmap{Width: m.GetWidth(), Height: m.GetHeight(), Pix: make([]byte, m.GetWidth()*m.GetHeight())}
-	for y := 0; y < b.Height; y++ {
-		for x := 0; x < b.Width; x++ {
-			if m.Get(x, y) {
-				b.Pix[y*b.Width+x] = 1
-			}
-		}
-	}
+	b := qrBitmap(t, payload)
 	g := newGrid(80, 24)
 	render(g, &view{cols: 32, rows: 12, cells: make([]cell, 32*12), picture: b})
 	// Light-on-dark terminal: a block is light. Cell = 4x8 px, halves 4x4.
@@ -668,19 +656,7 @@ func TestPictureGetsItsOwnBox80x24(t *testing.T) {
 	paper, codes, leds := testPanels()
 	cards := &fakePanel{title: "Cards", lines: []string{"银联借记卡 **0128"}}
 	phone := &companion{fakePanel{title: "Customer phone", lines: []string{"y=Alipay  u=WeChat  o=UnionPay"}}}
-	m, err := qrcode.NewQRCodeWriter().Encode("https://wxpay.example/q/2026120200000001", gozxing.BarcodeFormat_QR_CODE, 0, 0,
-		map[gozxing.EncodeHintType]any{gozxing.EncodeHintType_MARGIN: 0})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &hal.Bitmap{Width: m.GetWidth(), Height: m.GetHeight(), Pix: make([]byte, m.GetWidth()*m.GetHeight())}
-	for y := 0; y < b.Height; y++ {
-		for x := 0; x < b.Width; x++ {
-			if m.Get(x, y) {
-				b.Pix[y*b.Width+x] = 1
-			}
-		}
-	}
+	b := qrBitmap(t, "https://wxpay.example/q/2026120200000001")
 	g := newGrid(80, 24)
 	render(g, &view{cols: 32, rows: 12, cells: make([]cell, 32*12), title: "POS",
 		panels: []Panel{paper, codes, cards, leds, phone}, picture: b})
@@ -722,4 +698,24 @@ func TestWrapNeverCutsAWord(t *testing.T) {
 	if got := Wrap("", 10); len(got) != 1 || got[0] != "" {
 		t.Errorf("empty: %q", got)
 	}
+}
+
+// qrBitmap is payload as a QR, one pixel a module, no quiet zone: what
+// the terminal hands the display.
+func qrBitmap(t *testing.T, payload string) *hal.Bitmap {
+	t.Helper()
+	m, err := qrcode.NewQRCodeWriter().Encode(payload, gozxing.BarcodeFormat_QR_CODE, 0, 0,
+		map[gozxing.EncodeHintType]any{gozxing.EncodeHintType_MARGIN: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &hal.Bitmap{Width: m.GetWidth(), Height: m.GetHeight(), Pix: make([]byte, m.GetWidth()*m.GetHeight())}
+	for y := 0; y < b.Height; y++ {
+		for x := 0; x < b.Width; x++ {
+			if m.Get(x, y) {
+				b.Pix[y*b.Width+x] = 1
+			}
+		}
+	}
+	return b
 }
