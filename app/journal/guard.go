@@ -297,24 +297,16 @@ func (g *guard) writeMarker(floor, ceiling int64, batch string, clean bool) erro
 }
 
 // reserve moves the high-water mark ahead when total reaches it. It runs
-// inside the transaction that takes the number, so it must not use d.
-func (g *guard) reserve(d *DB, total int64) error {
+// inside the transaction that takes the number, so it must not touch the journal.
+func (g *guard) reserve(total int64) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if total <= g.m.TraceCeiling {
 		return nil
 	}
-	m := g.m
-	m.TraceFloor, m.TraceCeiling = total-1, total-1+traceBlock
-	m.Updated = time.Now().Format(time.RFC3339)
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := WriteFileAtomic(filepath.Join(g.dir, MarkerFile), append(b, '\n')); err != nil {
+	if err := g.writeMarker(total-1, total-1+traceBlock, g.m.Batch, false); err != nil {
 		return fmt.Errorf("journal marker: %w", err)
 	}
-	g.m = m
 	return nil
 }
 

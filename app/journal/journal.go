@@ -246,7 +246,7 @@ func (d *DB) ReserveTraces(total int64) error {
 	if d.guard == nil {
 		return nil
 	}
-	return d.guard.reserve(d, total)
+	return d.guard.reserve(total)
 }
 
 // NoteBatch brings the marker's batch number up to date after a
