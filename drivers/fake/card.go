@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/shoukuan/pos/drivers/vcard"
 	"github.com/shoukuan/pos/hal"
 )
 
@@ -19,7 +21,12 @@ type CardReader struct {
 	cards   []*CardProfile
 	modes   hal.CardMode
 	present *CardProfile // the card in the field or in the slot, if any
+
+	exchanges atomic.Int64 // APDUs answered, for the kernel's figures
 }
+
+// Exchanges counts the APDUs the virtual cards have answered.
+func (r *CardReader) Exchanges() int64 { return r.exchanges.Load() }
 
 // NewCardReader serves the given virtual cards.
 func NewCardReader(cards []*CardProfile) *CardReader {
@@ -67,7 +74,11 @@ func (r *CardReader) Present(name string, mode hal.CardMode) error {
 	case hal.CardMagstripe:
 		card.Track2 = c.Track2
 	default:
-		card.APDU = &virtualICC{profile: c, reader: r}
+		icc := &virtualICC{profile: c, reader: r}
+		if chip := c.ChipCard(); chip != nil {
+			icc.session = chip.PowerOn(mode == hal.CardContactless)
+		}
+		card.APDU = icc
 	}
 	r.in.push(card)
 	return nil
@@ -114,13 +125,13 @@ func (r *CardReader) SelfTest(ctx context.Context) hal.SelfTestResult {
 	return res
 }
 
-// virtualICC answers APDUs for a chip or contactless card. Until a card
-// profile carries EMV data the card has no payment application: SELECT
-// answers "file not found" and other commands "instruction not supported",
-// which is what such a card says.
+// virtualICC is a card in the slot or the field. Its chip answers while
+// the card is there; a card with no payment application on its chip
+// answers SELECT "file not found", as such a card does.
 type virtualICC struct {
 	profile *CardProfile
 	reader  *CardReader
+	session *vcard.Session
 }
 
 var errCardGone = errors.New("card removed")
@@ -134,6 +145,10 @@ func (v *virtualICC) Exchange(ctx context.Context, cmd []byte) ([]byte, error) {
 	v.reader.mu.Unlock()
 	if !here {
 		return nil, fmt.Errorf("card reader: %w: %w", hal.ErrDisconnected, errCardGone)
+	}
+	v.reader.exchanges.Add(1)
+	if v.session != nil {
+		return v.session.Exchange(cmd), nil
 	}
 	if len(cmd) < 4 {
 		return []byte{0x67, 0x00}, nil // wrong length

@@ -2,7 +2,6 @@ package fake
 
 import (
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/shoukuan/pos/drivers/vcard"
 	"github.com/shoukuan/pos/hal"
 )
 
@@ -27,14 +27,16 @@ type CardProfile struct {
 	PIN         string `json:"pin"`          // issuer side, 4-12 digits
 	// Interfaces the card answers on: "contactless", "chip", "magstripe".
 	Interfaces []string `json:"interfaces"`
-	// EMV holds chip/contactless data (tag hex → value hex) for the EMV
-	// kernel; empty for a card whose chip carries no payment application.
-	EMV map[string]string `json:"emv,omitempty"`
+	// Chip is the personalisation of the card's chip (contact and
+	// contactless); nil for a card whose chip carries no payment
+	// application.
+	Chip *vcard.Profile `json:"chip,omitempty"`
 	// Issuer is free-form data for the simulated issuer (balance, status).
 	IssuerJSON json.RawMessage `json:"issuer,omitempty"`
 
 	modes  hal.CardMode
 	issuer IssuerData
+	chip   *vcard.Card
 }
 
 // IssuerData is what the simulated issuer holds for a card.
@@ -125,16 +127,21 @@ func (p *CardProfile) validate() error {
 	if p.issuer.BalanceFen < 0 || p.issuer.CreditLimitFen < 0 || p.issuer.DailyLimitFen < 0 {
 		return errors.New("issuer: amounts must not be negative")
 	}
-	for tag, val := range p.EMV {
-		if _, err := hex.DecodeString(tag); err != nil || len(tag) < 2 || len(tag) > 4 {
-			return fmt.Errorf("emv tag %q is not 1-2 bytes of hex", tag)
+	if p.Chip != nil {
+		if p.modes&(hal.CardChip|hal.CardContactless) == 0 {
+			return errors.New("chip: the card has neither a chip nor contactless interface")
 		}
-		if _, err := hex.DecodeString(val); err != nil {
-			return fmt.Errorf("emv tag %s value is not hex", tag)
+		c, err := vcard.New(p.Chip, p.PAN, p.Expiry, p.Track2, p.PIN, p.Label)
+		if err != nil {
+			return err
 		}
+		p.chip = c
 	}
 	return nil
 }
+
+// ChipCard is the card's chip, nil without one.
+func (p *CardProfile) ChipCard() *vcard.Card { return p.chip }
 
 // checkTrack2 validates ISO 7813 track 2 data without sentinels:
 // PAN '=' YYMM service-code discretionary, at most 37 characters.
