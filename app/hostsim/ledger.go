@@ -22,7 +22,7 @@ var ErrNoRecord = errors.New("hostsim: no such record")
 
 // schemaVersion is PRAGMA user_version of a ledger this code wrote; a newer
 // file is refused rather than misread.
-const schemaVersion = 3
+const schemaVersion = 4
 
 // The ledger holds the simulated issuer's accounts and the terminals'
 // working keys (an HSM's job at a real acquirer). PINs are kept only as
@@ -86,6 +86,9 @@ var schema = []string{
 		rrn TEXT NOT NULL,
 		PRIMARY KEY(tid, batch, stan))`,
 	`CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL)`,
+	// The highest application transaction counter each chip has shown:
+	// a cryptogram with an ATC not above it is a replay.
+	`CREATE TABLE IF NOT EXISTS chip_atc(pan TEXT NOT NULL, psn TEXT NOT NULL, atc INTEGER NOT NULL, PRIMARY KEY(pan, psn))`,
 }
 
 // openLedger opens or creates the SQLite file with WAL, as app/journal

@@ -83,6 +83,10 @@ func (s *Server) sale(tx *sql.Tx, req *request) (*iso8583.Message, error) {
 	if code, err := s.checkCard(tx, req, a); err != nil || code != "" {
 		return finReply(req, code), err
 	}
+	code, icc, mk, err := s.chipCheck(tx, req, pan)
+	if err != nil || code != "" {
+		return finReply(req, code), err
+	}
 	if a.balance < amt {
 		return finReply(req, rcNoFunds), nil
 	}
@@ -103,7 +107,11 @@ func (s *Server) sale(tx *sql.Tx, req *request) (*iso8583.Message, error) {
 	if err := addBalance(tx, pan, -amt); err != nil {
 		return nil, err
 	}
-	return s.approve(tx, req, &record{kind: kindSale, pan: pan, amount: amt, class: classCard})
+	reply, err := s.approve(tx, req, &record{kind: kindSale, pan: pan, amount: amt, class: classCard})
+	if err == nil && icc != nil {
+		err = s.chipReply(reply, icc, mk)
+	}
+	return reply, err
 }
 
 // approve stores a new approved record and builds the 00 reply.

@@ -62,6 +62,10 @@ type Options struct {
 	HuabeiRatesBP map[int]int64
 	// Now is the host clock (dates, expiry, daily limits); nil = time.Now.
 	Now func() time.Time
+	// IssuerMasterKey derives each chip card's key (EMV option A) to
+	// check its ARQC and answer with an ARPC; nil means
+	// TestIssuerMasterKey, the key the virtual cards were made with.
+	IssuerMasterKey []byte
 	// Log receives request summaries (masked through iso8583.Dump); nil
 	// discards them.
 	Log *slog.Logger
@@ -93,6 +97,7 @@ type Server struct {
 	lastReply  map[string]sentReply // per terminal, for the Late fault
 	payer      merchantPayer        // a customer who pays merchant QRs on their own
 	seen       map[string]int       // requests received, by kind
+	scripts    int                  // approved chip sales still to get an issuer script
 
 	cmu       sync.Mutex
 	closed    bool
@@ -118,6 +123,12 @@ func New(o Options) (*Server, error) {
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.IssuerMasterKey == nil {
+		o.IssuerMasterKey = TestIssuerMasterKey()
+	}
+	if len(o.IssuerMasterKey) != 16 {
+		return nil, errors.New("hostsim: issuer master key must be 16 bytes")
 	}
 	if len(o.TMK) != seckey.SingleLen && len(o.TMK) != seckey.DoubleLen {
 		return nil, errors.New("hostsim: TMK must be 8 or 16 bytes")
