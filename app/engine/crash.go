@@ -18,7 +18,7 @@ const CrashExit = 137
 // CrashPoints lists every step a crash can be injected at: the engine's
 // durable steps, then the terminal's (receipts printed, outcome shown).
 var CrashPoints = []string{
-	"sale.intent", "sale.reply", "sale.outcome",
+	"sale.intent", "sale.reply", "sale.card", "sale.outcome",
 	"void.intent", "void.reply", "void.outcome",
 	"refund.intent", "refund.reply", "refund.outcome",
 	"reversal.reply", "reversal.outcome",

@@ -103,8 +103,8 @@ const (
 	qOwed           = `SELECT txn_id, reason FROM reversals ORDER BY txn_id`
 	qOweReversal    = `INSERT INTO reversals(txn_id, reason, created) VALUES(?, '98', ?)`
 	qIntent         = `INSERT INTO txns(kind, method, amount_fen, stan, batch, status, masked_pan, order_no, operator, orig_id, fee_fen, created, updated,
-		presented, periods, seller_pct, announced)
-		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`
+		presented, periods, seller_pct, announced, chip, reversal_icc)
+		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`
 	qOweWallet = `INSERT INTO wallet_open(txn_id, created) VALUES(?, ?)`
 	qOutcome   = `UPDATE txns SET status = ?, resp_code = ?, rrn = ?, auth_code = ?, host_date = ?, host_time = ?, updated = ?, receipts_owed = ? WHERE id = ?`
 	qGetTraces = `SELECT value FROM counters WHERE name = 'traces'`
@@ -302,7 +302,7 @@ func (e *Engine) CurrentBatch() (string, error) { return e.currentBatch() }
 
 // intent writes the pending row and the reversal it may need, in one
 // transaction: the first durable write of a transaction.
-func (e *Engine) intent(t *Txn) error {
+func (e *Engine) intent(t *Txn, reversalICC []byte) error {
 	tx, err := e.db.Begin()
 	if err != nil {
 		return err
@@ -324,7 +324,7 @@ func (e *Engine) intent(t *Txn) error {
 	}
 	res, err := e.exec(tx, qIntent,
 		t.Kind, t.Method, t.AmountFen, t.STAN, t.Batch, status, t.MaskedPAN, t.OrderNo, t.Operator, nullID(t.OrigID), t.FeeFen, now, now,
-		t.Presented, t.Periods, t.SellerPct)
+		t.Presented, t.Periods, t.SellerPct, t.Chip, reversalICC)
 	if err != nil {
 		return err
 	}
@@ -438,7 +438,17 @@ func nullID(id int64) any {
 
 // exchange runs one money transaction through intent, host and outcome.
 func (e *Engine) exchange(ctx context.Context, t *Txn, req HostRequest) (Result, error) {
-	if err := e.intent(t); err != nil {
+	return e.exchangeChip(ctx, t, req, nil)
+}
+
+// exchangeChip is exchange with a chip to complete after the host's
+// answer: the approval stands only if the card takes it too.
+func (e *Engine) exchangeChip(ctx context.Context, t *Txn, req HostRequest, chip ChipCompleter) (Result, error) {
+	var revICC []byte
+	if req.Card != nil {
+		revICC = req.Card.ReversalICC
+	}
+	if err := e.intent(t, revICC); err != nil {
 		return Result{}, fmt.Errorf("journal: %w", err)
 	}
 	e.crashPoint(string(t.Kind) + ".intent")
@@ -479,6 +489,31 @@ func (e *Engine) exchange(ctx context.Context, t *Txn, req HostRequest) (Result,
 	}
 	if reply.SignOnAgain {
 		e.requireSignOn()
+	}
+	if chip != nil {
+		approved := reply.Code == "00"
+		info, cerr := chip.Complete(ctx, approved, reply.ICC)
+		e.crashPoint(string(t.Kind) + ".card")
+		if info != "" {
+			t.Chip = info
+			if _, uerr := e.db.Exec(`UPDATE txns SET chip = ? WHERE id = ?`, info, t.ID); uerr != nil {
+				e.log.Error("chip summary not recorded", "err", uerr)
+			}
+		}
+		if approved && cerr != nil {
+			// The card refused what the host approved (AAC at the second
+			// GENERATE AC, or it was pulled out): CUP wants the approval
+			// reversed at once. The reversal row is still owed.
+			e.log.Warn("card declined after approval; reversing", "stan", t.STAN, "err", cerr)
+			if _, uerr := e.db.Exec(`UPDATE reversals SET reason = '06' WHERE txn_id = ?`, t.ID); uerr != nil {
+				e.log.Error("reversal reason not recorded", "err", uerr)
+			}
+			if _, rerr := e.recover(ctx); rerr != nil {
+				e.log.Warn("reversal still owed", "err", rerr)
+			}
+			*t, _ = e.Txn(t.ID)
+			return Result{Txn: *t}, fmt.Errorf("%w: %w", ErrCardDeclined, cerr)
+		}
 	}
 	if err := e.outcome(t, reply); err != nil {
 		// The host answered but we could not record it: the reversal row
@@ -559,8 +594,12 @@ func (e *Engine) recover(ctx context.Context) ([]Recovered, error) {
 					stan, amount = s, a
 				}
 			}
+			var icc []byte
+			if err := e.db.QueryRow(`SELECT reversal_icc FROM txns WHERE id = ?`, o.id).Scan(&icc); err != nil {
+				return done, err
+			}
 			reply, err := e.host.Exchange(ctx, HostRequest{
-				Kind: HostReversal, STAN: stan, Batch: t.Batch, AmountFen: amount,
+				Kind: HostReversal, STAN: stan, Batch: t.Batch, AmountFen: amount, ICC: icc,
 				OrigRRN: t.RRN, ReversalReason: o.reason, Operator: t.Operator, OrigSTAN: stan, OrigBatch: t.Batch, OrigKind: t.Kind,
 			})
 			e.crashPoint("reversal.reply")

@@ -18,6 +18,9 @@ type SaleInput struct {
 	AmountFen int64
 	Card      Card
 	Operator  string
+	// Chip completes a chip card's transaction after the host's answer;
+	// nil for swipe and contactless.
+	Chip ChipCompleter
 }
 
 // Sale charges a card.
@@ -42,9 +45,9 @@ func (e *Engine) Sale(ctx context.Context, in SaleInput) (Result, error) {
 		return Result{}, err
 	}
 	t := &Txn{Kind: KindSale, Method: in.Card.Method, AmountFen: in.AmountFen, Batch: batch,
-		MaskedPAN: MaskPAN(pan), Operator: in.Operator, FeeFen: e.Fee(in.Card.Method, in.AmountFen)}
+		MaskedPAN: MaskPAN(pan), Operator: in.Operator, FeeFen: e.Fee(in.Card.Method, in.AmountFen), Chip: in.Card.Info}
 	card := in.Card
-	return e.exchange(ctx, t, HostRequest{Kind: HostSale, AmountFen: in.AmountFen, Card: &card, PAN: pan, Expiry: expiry, Operator: in.Operator})
+	return e.exchangeChip(ctx, t, HostRequest{Kind: HostSale, AmountFen: in.AmountFen, Card: &card, PAN: pan, Expiry: expiry, Operator: in.Operator}, in.Chip)
 }
 
 // ready pays owed reversals and checks the sign-on: nothing new goes out

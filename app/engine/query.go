@@ -9,14 +9,14 @@ import (
 
 const txnColumns = `id, kind, method, amount_fen, stan, batch, status, resp_code, rrn, auth_code, host_date, host_time,
 	masked_pan, order_no, operator, coalesce(orig_id, 0), voided, refunded_fen, fee_fen, created,
-	presented, buyer, trade_no, periods, seller_pct, install_fee_fen, announced, receipts_owed`
+	presented, buyer, trade_no, periods, seller_pct, install_fee_fen, announced, receipts_owed, chip`
 
 func scanTxn(row interface{ Scan(...any) error }) (Txn, error) {
 	var t Txn
 	var created int64
 	err := row.Scan(&t.ID, &t.Kind, &t.Method, &t.AmountFen, &t.STAN, &t.Batch, &t.Status, &t.RespCode, &t.RRN, &t.AuthCode,
 		&t.HostDate, &t.HostTime, &t.MaskedPAN, &t.OrderNo, &t.Operator, &t.OrigID, &t.Voided, &t.RefundedFen, &t.FeeFen, &created,
-		&t.Presented, &t.Buyer, &t.TradeNo, &t.Periods, &t.SellerPct, &t.InstallFeeFen, &t.Announced, &t.ReceiptsOwed)
+		&t.Presented, &t.Buyer, &t.TradeNo, &t.Periods, &t.SellerPct, &t.InstallFeeFen, &t.Announced, &t.ReceiptsOwed, &t.Chip)
 	t.Created = time.Unix(created, 0)
 	return t, err
 }

@@ -111,6 +111,9 @@ type Txn struct {
 	Announced bool
 	// ReceiptsOwed is how many of its receipts have yet to print.
 	ReceiptsOwed int
+	// Chip is what the receipt shows of a chip or contactless card's
+	// application (the kernel's summary, JSON); "" for other methods.
+	Chip string
 }
 
 // Card is what the engine gets from a card read: the track as read and
@@ -123,6 +126,21 @@ type Card struct {
 	ICC []byte
 	// Seq is the card sequence number (field 23) for chip cards.
 	Seq string
+	// Info is the kernel's summary for the receipt and the journal.
+	Info string
+	// ReversalICC is the field 55 a reversal of this card's transaction
+	// carries; the journal keeps it with the row.
+	ReversalICC []byte
+	// Fallback: a chip card swiped after its chip failed to read.
+	Fallback bool
+}
+
+// ChipCompleter finishes with the card after the host's answer (the
+// second GENERATE AC). An error after an approval means the card refused
+// it: the engine reverses the approval at once. info is the kernel's
+// summary after completion.
+type ChipCompleter interface {
+	Complete(ctx context.Context, approved bool, hostICC []byte) (info string, err error)
 }
 
 // HostRequest is one request to the acquirer host, independent of the
@@ -135,6 +153,8 @@ type HostRequest struct {
 	Card      *Card
 	PAN       string // from the track, sent in field 2; never stored
 	Expiry    string // YYMM
+	// ICC is the field 55 of a reversal of a chip transaction.
+	ICC []byte
 	// Original transaction, for void, refund and reversal.
 	OrigSTAN, OrigBatch, OrigRRN, OrigAuth, OrigDate string
 	// OrigKind is what a reversal undoes.
@@ -214,6 +234,8 @@ type HostReply struct {
 	// SignOnAgain is the header's processing requirement: the host wants
 	// a new sign-on before the next transaction.
 	SignOnAgain bool
+	// ICC is the host's field 55 for the card (ARPC, issuer scripts).
+	ICC []byte
 }
 
 // SettleResult is the host's reconciliation verdict.
@@ -254,6 +276,9 @@ var (
 	ErrBadCode    = errors.New("not a payment code")
 	// ErrCancelled: the wallet order was cancelled or closed; nobody paid.
 	ErrCancelled = errors.New("order cancelled; the customer was not charged")
+	// ErrCardDeclined: the host approved but the chip refused to complete;
+	// the approval was reversed (or the reversal is owed).
+	ErrCardDeclined = errors.New("the card declined after the host approved; approval reversed")
 )
 
 // DeclinedError is a host decline with its response code.

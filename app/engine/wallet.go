@@ -229,7 +229,7 @@ func (e *Engine) walletIntent(ctx context.Context, in WalletInput, presented str
 	}
 	t := &Txn{Kind: KindSale, Method: in.Wallet, AmountFen: in.AmountFen, Batch: batch, Operator: in.Operator,
 		FeeFen: e.Fee(in.Wallet, in.AmountFen), Presented: presented, Periods: in.Periods, SellerPct: in.SellerPct}
-	if err := e.intent(t); err != nil {
+	if err := e.intent(t, nil); err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
 	return t, nil
@@ -477,7 +477,7 @@ func (e *Engine) WalletRefund(ctx context.Context, orderNo string, amountFen int
 	}
 	t := &Txn{Kind: KindRefund, Method: orig.Method, AmountFen: amountFen, Batch: batch, Operator: operator,
 		OrigID: orig.ID, Presented: orig.Presented}
-	if err := e.intent(t); err != nil {
+	if err := e.intent(t, nil); err != nil {
 		return Result{}, fmt.Errorf("journal: %w", err)
 	}
 	e.crashPoint("walletrefund.intent")

@@ -123,7 +123,7 @@ func (c *Client) build(r engine.HostRequest) (*iso8583.Message, bool, error) {
 		if pin || encrypted {
 			m.Set(53, securityControl(pin, encrypted))
 		}
-		if r.Card.Method == engine.MethodChip && r.Card.Seq != "" {
+		if (r.Card.Method == engine.MethodChip || r.Card.Method == engine.MethodTap) && r.Card.Seq != "" {
 			m.Set(23, r.Card.Seq)
 		}
 		if len(r.Card.ICC) > 0 {
@@ -156,7 +156,7 @@ func (c *Client) build(r engine.HostRequest) (*iso8583.Message, bool, error) {
 			m.Set(25, "00")
 		}
 		if err = card(); err == nil {
-			err = field60(msgType(kind), "")
+			err = c.cardField60(m, msgType(kind), r)
 		}
 	case engine.HostVoid:
 		m.MTI = "0200"
@@ -178,6 +178,9 @@ func (c *Client) build(r engine.HostRequest) (*iso8583.Message, bool, error) {
 		m.Set(3, procCode(r.OrigKind))
 		money()
 		m.Set(39, r.ReversalReason)
+		if len(r.ICC) > 0 {
+			m.SetBytes(55, r.ICC)
+		}
 		err = errors.Join(field60(msgType(r.OrigKind), ""), c.field61(m, r.OrigBatch, r.OrigSTAN, ""))
 	case engine.HostSettle:
 		m.MTI = "0500"
@@ -211,6 +214,19 @@ func (c *Client) build(r engine.HostRequest) (*iso8583.Message, bool, error) {
 		return nil, false, fmt.Errorf("host: %s: %w", r.Kind, err)
 	}
 	return m, true, nil
+}
+
+// cardField60 is field 60 of a card request: 60.4 says the terminal reads
+// chip and contactless cards ("6"), 60.5 whether a swipe is a fallback
+// after the chip failed ("2") or not ("0").
+func (c *Client) cardField60(m *iso8583.Message, msgType string, r engine.HostRequest) error {
+	cond := "0"
+	if r.Card != nil && r.Card.Fallback {
+		cond = "2"
+	}
+	v, err := iso8583.Field60(msgType, r.Batch, "000", "6", cond)
+	m.Set(60, v)
+	return err
 }
 
 func (c *Client) field61(m *iso8583.Message, batch, trace, date string) error {
@@ -247,6 +263,9 @@ func (c *Client) parse(r engine.HostRequest, m *iso8583.Message) (engine.HostRep
 	out.AuthCode = strings.TrimSpace(out.AuthCode)
 	out.Date, _ = m.Get(13)
 	out.Time, _ = m.Get(12)
+	if v, ok := m.GetBytes(55); ok && len(v) > 0 {
+		out.ICC = append([]byte(nil), v...)
+	}
 	if r.Kind == engine.HostBalance && code == "00" {
 		v, ok := m.Get(54)
 		if !ok || len(v) != 20 || (v[7] != 'C' && v[7] != 'D') {

@@ -115,6 +115,11 @@ var migrations = []string{
 	ALTER TABLE batches ADD COLUMN uploaded INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE batches ADD COLUMN slip_owed INTEGER NOT NULL DEFAULT 0;
 	INSERT OR IGNORE INTO counters(name, value) SELECT 'traces', value FROM counters WHERE name = 'stan';`,
+	// 6: chip and contactless cards. chip is what the receipt shows of
+	// the card's application (AID, label, cryptogram, TVR, CVM; JSON, no
+	// card number); reversal_icc is the field 55 a reversal of it sends.
+	`ALTER TABLE txns ADD COLUMN chip TEXT NOT NULL DEFAULT '';
+	ALTER TABLE txns ADD COLUMN reversal_icc BLOB;`,
 }
 
 // migrate brings the schema up to date in one transaction, so a power cut
