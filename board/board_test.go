@@ -115,7 +115,7 @@ func TestPanels(t *testing.T) {
 	}
 	b.Fakes.Cards.Enable(hal.CardMagstripe)
 	cards.HandleKey(runeKey('s'))
-	if got := cards.Lines(60, 20); !strings.Contains(got[0].Text, "magstripe: blocked-card") {
+	if got := cards.Lines(60, 20); !strings.Contains(got[0].Text, "magstripe: aac-card") {
 		t.Fatalf("card status: %+v", got)
 	}
 	paper := ps[0].(*paperPanel)

@@ -93,6 +93,11 @@ func Open(d *Desc, env Env) (_ *Board, err error) {
 			return nil, fmt.Errorf("board %s: card_reader.cards %s: no card profiles (run from the repository root, or pass --assets DIR)", d.Name, dir)
 		}
 		f.Cards = fake.NewCardReader(cards)
+		if env.DataDir != "" {
+			if err := f.Cards.KeepChipState(filepath.Join(env.DataDir, "virtual-chips.json")); err != nil {
+				return nil, fmt.Errorf("board %s: %w", d.Name, err)
+			}
+		}
 		dev.CardReader = f.Cards
 	}
 	switch d.Printer.Driver {

@@ -46,6 +46,8 @@ type Config struct {
 	// the public test master key: every screen and receipt says it is not
 	// a payment. Implied on the sim board with host.in_process.
 	Demo bool `json:"demo"`
+	// EMV is the chip and contactless kernel's configuration.
+	EMV EMV `json:"emv"`
 }
 
 // ReplyCodes are the definite declines of each message family.
@@ -237,6 +239,16 @@ func Parse(data []byte) (Config, error) {
 	return c, nil
 }
 
+// Overlay reads a configuration over base (not over the defaults) and
+// validates the result: a test or a scenario changes what it names.
+func Overlay(base Config, data []byte) (Config, error) {
+	c, err := decode(base, data)
+	if err != nil {
+		return Config{}, err
+	}
+	return c, c.Validate()
+}
+
 func decode(base Config, data []byte) (Config, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -324,6 +336,9 @@ func (c Config) Validate() error {
 	}
 	if o.LockMinutes < 1 || o.LockMinutes > 24*60 {
 		return fmt.Errorf("operators.lock_minutes %d: must be 1-1440", o.LockMinutes)
+	}
+	if err := c.EMV.validate(); err != nil {
+		return err
 	}
 	l := c.Limits
 	if l.PerTransactionFen < 1 || l.PerTransactionFen > MaxAmountFen {

@@ -165,3 +165,6 @@ func (t *Transaction) PSN() string {
 
 // Data is a copy of a data object, for tests and replays.
 func (t *Transaction) Data(tag Tag) []byte { return append([]byte(nil), t.data[tag]...) }
+
+// ReversalICC is the field 55 a reversal of this transaction carries.
+func (t *Transaction) ReversalICC() []byte { return t.data.EncodeAll(ReversalTags...) }

@@ -145,6 +145,7 @@ func (t *Transaction) pse(ctx context.Context) ([]Candidate, error) {
 // the card's further applications under the same prefix.
 func (t *Transaction) aidList(ctx context.Context) ([]Candidate, error) {
 	var out []Candidate
+	var broken uint16 // a status word that is not an answer about the AID
 	for _, a := range t.cfg.AIDs {
 		p2 := byte(0x00)
 		for n := 0; n < 8; n++ {
@@ -153,6 +154,9 @@ func (t *Transaction) aidList(ctx context.Context) ([]Candidate, error) {
 				return nil, err
 			}
 			if sw != 0x9000 && sw != 0x6283 {
+				if hi := sw >> 8; hi == 0x6F || hi == 0x64 || hi == 0x65 {
+					broken = sw // a technical fault, not an answer about the AID
+				}
 				break
 			}
 			df, ok := Find(r, 0x84)
@@ -178,6 +182,11 @@ func (t *Transaction) aidList(ctx context.Context) ([]Candidate, error) {
 			}
 			p2 = 0x02 // next occurrence
 		}
+	}
+	if len(out) == 0 && broken != 0 {
+		// Not "no such application" but a chip that does not work: the
+		// terminal may count it towards a magstripe fallback.
+		return nil, &StatusError{"SELECT", broken}
 	}
 	return out, nil
 }

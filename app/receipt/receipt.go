@@ -128,6 +128,25 @@ type Txn struct {
 	// Recovered: printed at the start after a crash or power cut that
 	// came between the payment and its receipt.
 	Recovered bool
+	// Chip is the card application of a chip or contactless payment.
+	Chip *Chip
+	// Fallback: a chip card swiped after its chip failed to read.
+	Fallback bool
+}
+
+// Chip is what a slip shows of the card's application, as CUP slips do.
+type Chip struct {
+	Label, AID string
+	ACType     string // TC, ARQC or AAC
+	Cryptogram string
+	TVR, TSI   string
+	ATC        string
+	// NoCVM: a tap at or under the CVM limit, 免密免签.
+	NoCVM bool
+	// Device: the phone verified its holder.
+	Device bool
+	// Signature: the card asked for the cardholder's signature.
+	Signature bool
 }
 
 var kindTitles = map[string]string{
@@ -208,6 +227,18 @@ func Transaction(t Terminal, x Txn, copy Copy) hal.Document {
 		hal.Pair("交易类型(TRANS TYPE):", ""),
 		hal.Element{Kind: hal.KindText, Text: kindTitles[x.Kind], Style: hal.TextStyle{Bold: true, Size: hal.SizeDouble}},
 		hal.Pair("支付方式(METHOD):", methodNames[x.Method]),
+	)
+	if x.Fallback {
+		els = append(els, hal.Pair("降级交易(FALLBACK):", "芯片读卡失败 CHIP FAILED"))
+	}
+	if c := x.Chip; c != nil {
+		els = append(els, hal.Pair("应用标签(APP LABEL):", c.Label), hal.Pair("AID:", c.AID))
+		if c.Cryptogram != "" {
+			els = append(els, hal.Pair(c.ACType+":", c.Cryptogram))
+		}
+		els = append(els, hal.Pair("TVR:", c.TVR), hal.Pair("TSI:", c.TSI), hal.Pair("ATC:", c.ATC))
+	}
+	els = append(els,
 		hal.Pair("批次号(BATCH NO.):", x.Batch),
 		hal.Pair("凭证号(VOUCHER NO.):", x.STAN),
 	)
@@ -247,9 +278,17 @@ func Transaction(t Terminal, x Txn, copy Copy) hal.Document {
 	if x.Recovered {
 		els = append(els, hal.Element{Kind: hal.KindText, Text: "断电后补打 AFTER RESTART", Style: hal.TextStyle{Align: hal.AlignCenter}})
 	}
-	// A card payment is signed for; a wallet payment was confirmed on the
+	if c := x.Chip; c != nil && c.NoCVM && x.Kind == "sale" {
+		els = append(els, hal.Element{Kind: hal.KindText, Text: "免密免签 NO PIN NO SIGNATURE", Style: hal.TextStyle{Bold: true, Align: hal.AlignCenter}})
+	}
+	if c := x.Chip; c != nil && c.Device && x.Kind == "sale" {
+		els = append(els, hal.Element{Kind: hal.KindText, Text: "持卡人已在手机上验证 VERIFIED ON DEVICE", Style: hal.TextStyle{Align: hal.AlignCenter}})
+	}
+	// A swiped card is signed for; a chip or a tap only when the card
+	// asked for a signature; a wallet payment was confirmed on the
 	// customer's phone and charges no card account.
-	if copy == MerchantCopy && !isWallet(x.Method) {
+	signed := !isWallet(x.Method) && (x.Chip == nil || x.Chip.Signature)
+	if copy == MerchantCopy && signed {
 		els = append(els, hal.Text("持卡人签名(CARDHOLDER SIGNATURE):"), hal.Element{Kind: hal.KindFeed}, hal.Element{Kind: hal.KindFeed},
 			hal.Text("本人确认以上交易,同意将其记入本卡账户"),
 			hal.Text("I ACKNOWLEDGE SATISFACTORY RECEIPT OF RELATIVE GOODS/SERVICES"))

@@ -7,6 +7,7 @@
 //	press 0 1 enter          keys by name (0-9 00 dot enter cancel clear up down f1-f4 menu)
 //	type 123456              digits, one key each
 //	scan alipay-huabei.png   present an image to the scanner
+//	config {JSON}            before the first step: overlay the configuration
 //	tap|insert|swipe CARD    present a virtual card
 //	remove                   take the card away
 //	paper out|in             printer paper
@@ -35,6 +36,7 @@
 package scenario
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -90,6 +92,10 @@ type Step struct {
 type Script struct {
 	Name  string
 	Steps []Step
+	// Config holds the script's configuration overlays (JSON objects of
+	// `config {...}` lines, before the first step), applied over the
+	// terminal's configuration in order.
+	Config []string
 }
 
 // MaxWait bounds a wait step; a scenario that waits a year is a typo.
@@ -101,6 +107,16 @@ func Parse(name, src string) (*Script, error) {
 	for i, raw := range strings.Split(src, "\n") {
 		line := strings.TrimSpace(stripComment(raw))
 		if line == "" {
+			continue
+		}
+		if rest, ok := strings.CutPrefix(line, "config "); ok {
+			if len(s.Steps) > 0 {
+				return nil, fmt.Errorf("%s:%d: config must come before the first step", name, i+1)
+			}
+			if !json.Valid([]byte(rest)) || !strings.HasPrefix(strings.TrimSpace(rest), "{") {
+				return nil, fmt.Errorf("%s:%d: config takes a JSON object", name, i+1)
+			}
+			s.Config = append(s.Config, rest)
 			continue
 		}
 		st, err := parseLine(line)

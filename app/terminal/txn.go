@@ -115,9 +115,12 @@ func (t *Terminal) startSale() {
 			// The customer reads this screen: the merchant's own fee is
 			// on the merchant copy and the settlement slip, not here.
 			t.Show(&confirm{title: mSale, fen: fen, back: back, ok: func(t *Terminal) {
-				t.Show(&cardWait{title: mSale, fen: fen, back: back, got: func(t *Terminal, c hal.Card, pan string) {
+				t.Show(&cardWait{title: mSale, kind: engine.KindSale, fen: fen, back: back, got: func(t *Terminal, c hal.Card, pan string, fallback bool) {
 					t.askPIN(mSale, fen, pan, back, func(t *Terminal, block []byte) {
-						card := engine.Card{Method: engine.MethodSwipe, Track2: c.Track2, PINBlock: block}
+						card := engine.Card{Method: engine.MethodSwipe, Track2: c.Track2, PINBlock: block, Fallback: fallback}
+						if fallback {
+							card.Info = fallbackInfo
+						}
 						t.work(mSale, mProcessing, func(ctx context.Context) any {
 							res, err := t.eng.Sale(ctx, engine.SaleInput{AmountFen: fen, Card: card, Operator: t.Operator()})
 							return txnOutcome{res, err}
@@ -129,28 +132,48 @@ func (t *Terminal) startSale() {
 	})
 }
 
+// fallbackInfo marks a swipe that stood in for a chip that failed.
+const fallbackInfo = `{"mode":"fallback"}`
+
 type txnOutcome struct {
 	res engine.Result
 	err error
 }
 
-// cardWait arms the reader and waits for a swipe.
+// cardWait arms the reader (insert, tap and swipe: the first card
+// presented wins) and waits for a card.
 type cardWait struct {
-	title msg
-	fen   int64
-	note  string
-	back  func(*Terminal)
-	got   func(t *Terminal, c hal.Card, pan string)
+	title  msg
+	kind   engine.Kind // sale or balance
+	fen    int64
+	note   string
+	back   func(*Terminal)
+	modes  hal.CardMode // zero: all three
+	prompt msg
+	// failures counts chip reads that failed in a row; at the limit the
+	// card may be swiped as a fallback.
+	failures int
+	fallback bool
+	got      func(t *Terminal, c hal.Card, pan string, fallback bool) // a swipe
 }
 
-func (s *cardWait) inputs() (bool, hal.CardMode) { return false, hal.CardMagstripe }
+func (s *cardWait) inputs() (bool, hal.CardMode) {
+	if s.modes == hal.CardNone {
+		return false, hal.CardAny
+	}
+	return false, s.modes
+}
 
 func (s *cardWait) Draw(t *Terminal, c *ui.Canvas) {
 	c.Title(t.tr(s.title))
 	if s.fen > 0 {
 		c.Pair(2, t.tr(mAmount), ui.Yuan(s.fen), hal.AttrBold)
 	}
-	c.Center(5, t.tr(mSwipe), hal.AttrBold)
+	prompt := s.prompt
+	if prompt.zh == "" {
+		prompt = mPresentCard
+	}
+	c.Center(5, t.tr(prompt), hal.AttrBold)
 	if s.note != "" {
 		c.Paragraph(7, c.Rows()-1, s.note, hal.AttrError)
 	}
@@ -164,6 +187,10 @@ func (s *cardWait) Key(t *Terminal, k hal.Key) {
 }
 
 func (s *cardWait) card(t *Terminal, c hal.Card) {
+	if c.Mode != hal.CardMagstripe {
+		s.readChip(t, c)
+		return
+	}
 	pan, ok := panOf(c.Track2)
 	if !ok {
 		s.note = E120.Code + " " + t.tr(E120.Title)
@@ -172,10 +199,20 @@ func (s *cardWait) card(t *Terminal, c hal.Card) {
 		}
 		return
 	}
+	if chipCard(c.Track2) && !s.fallback {
+		// A chip card is read by its chip: the swipe is refused until
+		// the chip has failed (fallback).
+		s.note, s.modes, s.prompt = E122.Code+" "+t.tr(E122.Title), hal.CardChip|hal.CardContactless, mInsertCard
+		if t.dev.Indicator != nil {
+			t.dev.Indicator.Beep(hal.BeepError)
+		}
+		t.Show(s)
+		return
+	}
 	if t.dev.Indicator != nil {
 		t.dev.Indicator.Beep(hal.BeepOK)
 	}
-	s.got(t, c, pan)
+	s.got(t, c, pan, s.fallback)
 }
 
 // panOf takes the PAN from track 2 for the PIN block; the engine checks
@@ -240,6 +277,10 @@ func (t *Terminal) finish(title msg, o txnOutcome, back func(*Terminal)) {
 			text += "\n" + t.alertText(o.res.Alerts)
 		}
 		t.showError(title, E404, text, back)
+	case errors.Is(o.err, engine.ErrCardDeclined) && o.res.Txn.Status == engine.StatusReversed:
+		t.showError(title, E128, "", back)
+	case errors.Is(o.err, engine.ErrCardDeclined):
+		t.showError(title, E402, t.tr(E128.Title), back)
 	case errors.Is(o.err, engine.ErrReversalOwed):
 		t.showError(title, E402, "", back)
 	case errors.Is(o.err, engine.ErrNoReply):
@@ -325,7 +366,7 @@ func (t *Terminal) receipts(x engine.Txn, reprint, recovered bool) []hal.Documen
 	rt := receipt.Txn{Kind: string(x.Kind), Method: string(x.Method), AmountFen: x.AmountFen, MaskedPAN: x.MaskedPAN,
 		STAN: x.STAN, Batch: x.Batch, RRN: x.RRN, AuthCode: x.AuthCode, Operator: x.Operator, At: x.Created,
 		OrderNo: x.OrderNo, Reprint: reprint, Buyer: x.Buyer, TradeNo: x.TradeNo, Periods: x.Periods, SellerPct: x.SellerPct,
-		InstallFeeFen: x.InstallFeeFen, FeeFen: x.FeeFen, Recovered: recovered}
+		InstallFeeFen: x.InstallFeeFen, FeeFen: x.FeeFen, Recovered: recovered, Chip: receiptChip(x.Chip), Fallback: x.Chip == fallbackInfo}
 	if x.OrigID != 0 && t.eng != nil {
 		if o, err := t.eng.Txn(x.OrigID); err == nil {
 			rt.OrigSTAN, rt.OrigRRN = o.STAN, o.RRN
@@ -454,9 +495,9 @@ func validMMDD(s string) bool {
 func (t *Terminal) startBalance() {
 	back := func(t *Terminal) { t.Show(newTransactionMenu(t)) }
 	t.txnReady(mBalance, back, func(t *Terminal) {
-		t.Show(&cardWait{title: mBalance, back: back, got: func(t *Terminal, c hal.Card, pan string) {
+		t.Show(&cardWait{title: mBalance, kind: engine.KindBalance, back: back, got: func(t *Terminal, c hal.Card, pan string, fallback bool) {
 			t.askPIN(mBalance, 0, pan, back, func(t *Terminal, block []byte) {
-				card := engine.Card{Method: engine.MethodSwipe, Track2: c.Track2, PINBlock: block}
+				card := engine.Card{Method: engine.MethodSwipe, Track2: c.Track2, PINBlock: block, Fallback: fallback}
 				t.work(mBalance, mProcessing, func(ctx context.Context) any {
 					fen, err := t.eng.Balance(ctx, card, t.Operator())
 					return balanceResult{fen, err}

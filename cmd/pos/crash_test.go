@@ -281,8 +281,19 @@ func childSetup(r *rig) error {
 }
 
 // Key scripts of the cashier's flows, from the main menu.
+// The card is inserted (the chip completes with the host's ARPC) or, on
+// even amounts, tapped; the online PIN is asked for an insert and for a
+// tap over the CVM limit (¥1000).
 func scriptSale(fen int64) string {
-	return fmt.Sprintf("press 1 1\ntype %d\npress enter\npress enter\nswipe %s\ntype %s\npress enter\n", fen, crashCardName, crashPIN)
+	present, pin := "insert", true
+	if fen%2 == 0 {
+		present, pin = "tap", fen > 100000
+	}
+	s := fmt.Sprintf("press 1 1\ntype %d\npress enter\npress enter\n%s %s\n", fen, present, crashCardName)
+	if pin {
+		s += fmt.Sprintf("type %s\npress enter\n", crashPIN)
+	}
+	return s
 }
 
 func scriptVoid(stan string) string {
@@ -479,7 +490,11 @@ func (r *crashRun) prepare(point string) (op, script string) {
 	}
 	switch flow {
 	case "sale", "receipt":
-		return "op", scriptSale(r.amount())
+		fen := r.amount()
+		if point == "sale.card" {
+			fen |= 1 // only an inserted chip completes with the card
+		}
+		return "op", scriptSale(fen)
 	case "void":
 		return "op", scriptVoid(need(engine.KindSale, false).STAN)
 	case "refund":

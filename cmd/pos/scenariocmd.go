@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shoukuan/pos/app/config"
 	"github.com/shoukuan/pos/app/scenario"
 )
 
@@ -51,7 +52,13 @@ func cmdScenario(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		r, err := startRig(rigOptions{cfg: cfg, desc: desc, at: at})
+		scfg := cfg
+		for _, o := range script.Config {
+			if scfg, err = config.Overlay(scfg, []byte(o)); err != nil {
+				return fmt.Errorf("%s: config: %w", path, err)
+			}
+		}
+		r, err := startRig(rigOptions{cfg: scfg, desc: desc, at: at})
 		if err != nil {
 			return err
 		}

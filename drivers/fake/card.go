@@ -2,8 +2,10 @@ package fake
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +25,45 @@ type CardReader struct {
 	present *CardProfile // the card in the field or in the slot, if any
 
 	exchanges atomic.Int64 // APDUs answered, for the kernel's figures
+}
+
+// KeepChipState keeps the chips' counters (ATC, PIN tries) in a file,
+// as a real card keeps them in its memory: a terminal restarted on the
+// same data does not replay an ATC the issuer has seen.
+func (r *CardReader) KeepChipState(path string) error {
+	states := map[string]vcard.State{}
+	if b, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(b, &states); err != nil {
+			return fmt.Errorf("card reader: chip state %s: %w", path, err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("card reader: chip state: %w", err)
+	}
+	var mu sync.Mutex
+	save := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		all := map[string]vcard.State{}
+		for _, c := range r.cards {
+			if chip := c.ChipCard(); chip != nil {
+				all[c.Name] = chip.State()
+			}
+		}
+		b, _ := json.Marshal(all)
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, b, 0o600); err == nil {
+			os.Rename(tmp, path)
+		}
+	}
+	for _, c := range r.cards {
+		if chip := c.ChipCard(); chip != nil {
+			if st, ok := states[c.Name]; ok {
+				chip.Restore(st)
+			}
+			chip.SetOnChange(save)
+		}
+	}
+	return nil
 }
 
 // Exchanges counts the APDUs the virtual cards have answered.

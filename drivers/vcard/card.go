@@ -33,6 +33,7 @@ type Card struct {
 	issuerTry bool
 	gacCount  int
 	first     map[string][]byte // terminal data of the first GENERATE AC
+	onChange  func()
 }
 
 // New makes the chip of a card. pan, expiry (YYMM), track2 (PAN=YYMM...)
@@ -84,9 +85,6 @@ func (c *Card) PINTriesLeft() int {
 	defer c.mu.Unlock()
 	return c.pinTries
 }
-
-// Slow reports whether the card answers slowly (a removal test's card).
-func (c *Card) Slow() bool { return c.p.Has("slow") }
 
 // Session is one power-up of the chip: in the slot, or in the field.
 type Session struct {
@@ -149,10 +147,61 @@ func h(s string) []byte {
 
 func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
+// State is what a chip keeps in its own memory between uses.
+type State struct {
+	ATC      uint16 `json:"atc"`
+	PINTries int    `json:"pin_tries"`
+}
+
+// State is the chip's counters now.
+func (c *Card) State() State {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return State{ATC: c.atc, PINTries: c.pinTries}
+}
+
+// Restore puts back counters kept from an earlier run: a card's ATC
+// never goes back, or the issuer would take it for a replay.
+func (c *Card) Restore(st State) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st.ATC > c.atc {
+		c.atc = st.ATC
+	}
+	if st.PINTries >= 0 && st.PINTries <= c.p.PINTries {
+		c.pinTries = st.PINTries
+	}
+}
+
+// OnChange, when set, is called after a command changed the counters,
+// so the holder can keep them (the card's EEPROM).
+func (c *Card) SetOnChange(f func()) {
+	c.mu.Lock()
+	c.onChange = f
+	c.mu.Unlock()
+}
+
 // Exchange answers one command APDU.
 func (s *Session) Exchange(cmd []byte) []byte {
+	before := s.c.State()
+	out := s.exchange(cmd)
+	if after := s.c.State(); after != before {
+		s.c.mu.Lock()
+		f := s.c.onChange
+		s.c.mu.Unlock()
+		if f != nil {
+			f()
+		}
+	}
+	return out
+}
+
+func (s *Session) exchange(cmd []byte) []byte {
 	if len(cmd) < 4 {
 		return swWrongLength
+	}
+	if s.c.p.Has("dead-chip") {
+		return []byte{0x6F, 0x00} // no precise diagnosis: a broken chip
 	}
 	cla, ins, p1, p2 := cmd[0], cmd[1], cmd[2], cmd[3]
 	data, ok := body(cmd)

@@ -41,7 +41,8 @@ type Profile struct {
 	// its holder), aac-after-online (declines at the second GENERATE AC
 	// whatever the issuer said), tampered (record data changed after it
 	// was signed), no-pse (no directory; the terminal must try its AID
-	// list), slow (each answer takes longer; for tests of removal).
+	// list), dead-chip (the chip answers 6F00 to everything, so the
+	// terminal must allow a magstripe fallback).
 	Behaviours []string `json:"behaviours,omitempty"`
 	// Offline data authentication, as personalised (Personalise fills
 	// these): CA index (8F), issuer certificate (90, 9F32, 92), ICC
@@ -98,7 +99,7 @@ func (p *Profile) Has(b string) bool {
 	return false
 }
 
-var behaviours = map[string]bool{"device-cvm": true, "aac-after-online": true, "tampered": true, "no-pse": true, "slow": true}
+var behaviours = map[string]bool{"device-cvm": true, "aac-after-online": true, "tampered": true, "no-pse": true, "dead-chip": true}
 
 // Validate checks a profile and decodes its hex once.
 func (p *Profile) Validate() error { return p.validate(true) }
