@@ -47,6 +47,8 @@ type StatusError struct {
 	SW      uint16
 }
 
-func (e *StatusError) Error() string { return fmt.Sprintf("emv: %s: card answered %04X", e.Command, e.SW) }
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("emv: %s: card answered %04X", e.Command, e.SW)
+}
 
 func (e *StatusError) Unwrap() error { return ErrCard }
