@@ -500,7 +500,7 @@ func (e *Engine) exchangeChip(ctx context.Context, t *Txn, req HostRequest, chip
 				e.log.Error("chip summary not recorded", "err", uerr)
 			}
 		}
-		if approved && cerr != nil {
+		if approved && cerr != nil && !mutant.On("card-decline-ignored") {
 			// The card refused what the host approved (AAC at the second
 			// GENERATE AC, or it was pulled out): CUP wants the approval
 			// reversed at once. The reversal row is still owed.

@@ -40,6 +40,14 @@ func (s *Server) chipCheck(tx *sql.Tx, req *request, pan string) (code string, i
 		s.log.Warn("hostsim: field 55 does not parse", "err", err)
 		return rcInvalidTxn, nil, nil, nil
 	}
+	// The cryptogram must be over this request's amount and currency,
+	// or a card's ARQC for ¥0.01 would authorise ¥10,000.
+	amt, _ := req.m.Get(4)
+	cur, _ := req.m.Get(49)
+	if hex.EncodeToString(icc[0x9F02]) != amt || strings.TrimLeft(hex.EncodeToString(icc[0x5F2A]), "0") != strings.TrimLeft(cur, "0") {
+		s.log.Warn("hostsim: field 55 amount or currency differs from the request", "pan", iso8583.MaskPAN(pan))
+		return rcDoNotHonour, nil, nil, nil
+	}
 	psn := "00"
 	if v, ok := req.m.Get(23); ok && len(v) == 3 {
 		psn = v[1:]

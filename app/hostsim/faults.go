@@ -33,6 +33,9 @@ const (
 	// SignOnAgain replies normally with processing requirement 3 in the
 	// header.
 	SignOnAgain Fault = "signon-again"
+	// IssuerScript is not a fault but the issuer's wish: the next
+	// approved chip sale carries an issuer script for the card (72).
+	IssuerScript Fault = "issuer-script"
 )
 
 // Decline is the fault "decline:NN": reply with response code NN without
@@ -65,7 +68,7 @@ func (f Fault) answerCode() (string, bool) {
 func ParseFault(s string) (Fault, error) {
 	f := Fault(strings.TrimSpace(s))
 	switch f {
-	case Delay, DropBefore, DropAfter, Disconnect, Garbage, BadMAC, Duplicate, Late, SignOnAgain:
+	case Delay, DropBefore, DropAfter, Disconnect, Garbage, BadMAC, Duplicate, Late, SignOnAgain, IssuerScript:
 		return f, nil
 	}
 	c, ok := f.declineCode()
@@ -139,6 +142,10 @@ func (s *Server) Inject(match FaultMatch, f Fault) error {
 	if left == 0 {
 		left = 1
 	}
+	if f == IssuerScript {
+		s.SendIssuerScript(left)
+		return nil
+	}
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
 	s.injected = append(s.injected, &injected{match: match, fault: f, left: left, delay: FaultDelay})
@@ -152,6 +159,9 @@ func (s *Server) Inject(match FaultMatch, f Fault) error {
 func (s *Server) SetRandomFaults(p float64, faults []Fault, seed int64) error {
 	var ok []Fault
 	for _, f := range faults {
+		if f == IssuerScript {
+			return fmt.Errorf("hostsim: %s is not a random fault", f)
+		}
 		if _, err := ParseFault(string(f)); err != nil {
 			return err
 		}

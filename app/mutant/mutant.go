@@ -22,4 +22,7 @@ var Names = []string{
 	"reversal-skipped",           // no reversal after a lost reply
 	"refund-journaled-twice",     // an approved refund is added to its sale twice
 	"wrong-sale-reversed",        // the reversal names another sale's trace number
+	"card-decline-ignored",       // a host approval stands although the chip refused it (AAC)
+	"oda-ignored",                // a failed offline data authentication is not put in the TVR
+	"cvm-limit-ignored",          // a tap over the CVM limit is taken without the PIN
 }

@@ -24,7 +24,9 @@
 //	                         void, refund, reversal, settle, upload, signon,
 //	                         balance, walletpay, walletquery, walletcancel,
 //	                         precreate, walletclose, walletrefund); a fault or
-//	                         kind it does not know fails the script
+//	                         kind it does not know fails the script;
+//	                         issuer-script: the next approved chip sale
+//	                         carries an issuer script for the card
 //	crash-at POINT           cut the power when the terminal reaches POINT (a
 //	                         durable step such as sale.outcome); then restart
 //	forget-host-record STAN  the host loses the record of that trace (unbalanced settlement)

@@ -9,8 +9,12 @@ import (
 	"time"
 
 	"github.com/shoukuan/pos/app/config"
+	"github.com/shoukuan/pos/app/emv"
 	"github.com/shoukuan/pos/app/engine"
+	"github.com/shoukuan/pos/app/hostsim"
 	"github.com/shoukuan/pos/board"
+	"github.com/shoukuan/pos/drivers/fake"
+	"github.com/shoukuan/pos/hal"
 )
 
 // BenchmarkSaleFullStack is a swiped sale through the whole payment stack:
@@ -52,3 +56,65 @@ func BenchmarkSaleFullStack(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(st.eng.Commits()-before)/float64(len(lat)), "terminal-syncs/sale")
 }
+
+// benchmarkKernel runs the card kernel against a virtual card in the fake
+// reader, from the card's arrival to the completion, without the host
+// (the ARPC is computed in place). It reports p50/p99 and APDUs per card.
+func benchmarkKernel(b *testing.B, mode hal.CardMode, fen int64) {
+	cards, err := fake.LoadCardProfiles(cardsDir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := fake.NewCardReader(cards)
+	cfg := kernelConfig(b)
+	km := emv.Contact
+	if mode == hal.CardContactless {
+		km = emv.Contactless
+	}
+	mk, _ := emv.DeriveICCMasterKey(hostsim.TestIssuerMasterKey(), "6222021234567890128", "01")
+	ctx := context.Background()
+	lat := make([]time.Duration, 0, b.N)
+	apdus := 0
+	for b.Loop() {
+		r.Enable(hal.CardAny)
+		if err := r.Present("unionpay-debit", mode); err != nil {
+			b.Fatal(err)
+		}
+		c, _ := r.Read(ctx)
+		start := time.Now()
+		tx, err := emv.New(cfg, c.APDU, emv.Input{Mode: km, AmountFen: fen, Now: time.Now()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := tx.Read(ctx, -1); err != nil {
+			b.Fatal(err)
+		}
+		on, err := tx.RequestOnline(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if km == emv.Contact {
+			icc := emv.Data{}
+			icc.Flatten(on.Field55)
+			atc := icc[0x9F36]
+			arpc, _ := emv.ARPC(mk, uint16(atc[0])<<8|uint16(atc[1]), icc[0x9F26], []byte("00"))
+			if c, err := tx.Complete(ctx, true, emv.Encode(0x91, arpc)); err != nil || c.Cryptogram != "TC" {
+				b.Fatalf("completion: %v %v", c, err)
+			}
+		}
+		lat = append(lat, time.Since(start))
+		apdus += tx.APDUs()
+		r.Remove()
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(apdus)/float64(len(lat)), "apdus")
+}
+
+// BenchmarkKernelInsert: an inserted chip, DDA, online PIN, ARQC, issuer
+// authentication and TC.
+func BenchmarkKernelInsert(b *testing.B) { benchmarkKernel(b, hal.CardChip, 12345) }
+
+// BenchmarkKernelTap: a QuickPass tap with fDDA.
+func BenchmarkKernelTap(b *testing.B) { benchmarkKernel(b, hal.CardContactless, 5000) }

@@ -332,8 +332,10 @@ func newCrashEnv(t *testing.T) *crashEnv {
 	t.Helper()
 	dir := t.TempDir()
 	sim, err := hostsim.New(hostsim.Options{
-		DBPath:   filepath.Join(dir, "hostsim.db"),
-		Accounts: []hostsim.Account{{PAN: crashCard, Expiry: "3012", PIN: crashPIN, BalanceFen: 1 << 40, Status: "active"}},
+		DBPath: filepath.Join(dir, "hostsim.db"),
+		Accounts: []hostsim.Account{{PAN: crashCard, Expiry: "3012", PIN: crashPIN, BalanceFen: 1 << 40, Status: "active"},
+			// testdata/cards/aac-card: its chip refuses every approval.
+			{PAN: "6217000077778880", Expiry: "3005", PIN: "135246", BalanceFen: 1 << 40, Status: "active"}},
 		Wallets: []hostsim.WalletAccount{
 			{Code: crashWallet, Wallet: "alipay", Buyer: "138****0001", BalanceFen: 1 << 40, Confirm: "after:2"},
 			{Code: crashWalletNever, Wallet: "wechat", Buyer: "o6_***0001", BalanceFen: 1 << 40, Confirm: "never"},

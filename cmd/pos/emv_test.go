@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,7 +24,7 @@ import (
 func kernelConfig(t testing.TB) *emv.Config {
 	t.Helper()
 	cfg := emv.DefaultConfig()
-	p := loadPKI(t.(*testing.T))
+	p := loadPKI(t)
 	key, err := p.CA.Public()
 	if err != nil {
 		t.Fatal(err)
@@ -203,5 +205,78 @@ func TestRecordTraces(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestEMVReplayCommand(t *testing.T) {
+	trace := filepath.Join(repoRoot, "app", "emv", "testdata", "traces", "debit-tap-no-cvm.json")
+	var out bytes.Buffer
+	if code := run([]string{"emv", "replay", "--json", "--test-keys", trace}, &out, &out); code != 0 {
+		t.Fatalf("exit %d\n%s", code, out.String())
+	}
+	var rep emv.Report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if rep.Outcome != "online" || rep.CVM != "none" || rep.ODA != "fDDA ok" || rep.PAN != "622202*********0128" || len(rep.Field55) < 200 {
+		t.Errorf("report %+v", rep)
+	}
+	// Without the test CA the card's signature cannot be checked: the
+	// terminal declines rather than trust it.
+	out.Reset()
+	run([]string{"emv", "replay", "--json", trace}, &out, &out)
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || rep.Outcome != "declined" || !strings.Contains(rep.Error, "no CA key") {
+		t.Errorf("without the test CA: %+v %v", rep, err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte(`{"mode":"chip","exchanges":[{"c":"00A4","r":"zz"}]}`), 0o644)
+	out.Reset()
+	if code := run([]string{"emv", "replay", bad}, &out, &out); code != 1 || !strings.Contains(out.String(), "exchange 1") {
+		t.Errorf("bad trace: exit %d\n%s", code, out.String())
+	}
+}
+
+// A technician asks the terminal to record the cards' exchanges: each
+// card read leaves a trace, private to the terminal's user, with the card
+// number masked and no PIN.
+func TestTerminalRecordsCardTraces(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "traces")
+	script := filepath.Join(t.TempDir(), "record.txt")
+	src := fmt.Sprintf(`config {"emv": {"record_traces": %q}}
+type 01
+press enter
+type 0000
+press enter
+type 2580
+press enter
+type 2580
+press enter
+press enter
+press 1 1
+type 8800
+press enter
+press enter
+insert offline-pin-card
+type 147258
+press enter
+expect screen "交易成功"
+`, dir)
+	os.WriteFile(script, []byte(src), 0o644)
+	var out bytes.Buffer
+	if code := run([]string{"scenario", "--assets", repoRoot, "--data", t.TempDir(), "--secrets", t.TempDir(), script}, &out, &out); code != 0 {
+		t.Fatalf("exit %d\n%s", code, out.String())
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "card-*.json"))
+	if len(files) != 1 {
+		t.Fatalf("%d traces in %s", len(files), dir)
+	}
+	st, _ := os.Stat(files[0])
+	b, _ := os.ReadFile(files[0])
+	if st.Mode().Perm() != 0o600 || strings.Contains(string(b), "6214830002223336") || strings.Contains(string(b), "147258") {
+		t.Errorf("trace mode %v, holds the PAN or the PIN:\n%s", st.Mode(), b)
+	}
+	tr, err := emv.ParseTrace(b)
+	if err != nil || !tr.Masked || tr.Mode != "chip" || len(tr.Exchanges) < 10 {
+		t.Fatalf("trace %+v %v", tr, err)
 	}
 }

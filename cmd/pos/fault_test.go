@@ -11,10 +11,13 @@ import (
 	"time"
 
 	"github.com/shoukuan/pos/app/config"
+	"github.com/shoukuan/pos/app/emv"
 	"github.com/shoukuan/pos/app/engine"
 	"github.com/shoukuan/pos/app/hostsim"
 	"github.com/shoukuan/pos/app/journal"
 	"github.com/shoukuan/pos/board"
+	"github.com/shoukuan/pos/drivers/fake"
+	"github.com/shoukuan/pos/hal"
 )
 
 // campaignFaults are what the host does wrong in the fault campaign: lost
@@ -170,6 +173,8 @@ func outcomeOK(res engine.Result, err error) bool {
 		return res.Txn.ID == 0 || st == engine.StatusDeclined
 	case errors.Is(err, engine.ErrNoReply):
 		return st == engine.StatusReversed || st == engine.StatusPending || res.Txn.ID == 0
+	case errors.Is(err, engine.ErrCardDeclined):
+		return st == engine.StatusReversed || st == engine.StatusPending
 	case errors.Is(err, engine.ErrCancelled):
 		return st == engine.StatusCancelled
 	case errors.Is(err, engine.ErrWalletOpen):
@@ -230,6 +235,11 @@ func TestHostFaultCampaign(t *testing.T) {
 	for e.SignOn(ctx) != nil {
 	}
 	j := &faultJudge{t: t, e: e, sim: c.sim, pending: map[int64]bool{}}
+	cards, err := fake.LoadCardProfiles(cardsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader, kcfg := fake.NewCardReader(cards), kernelConfig(t)
 	rnd := rand.New(rand.NewSource(seed))
 	amount := func() int64 { return int64(100 + rnd.Intn(20000)) }
 	ops, succeeded := map[string]int{}, map[string]int{}
@@ -257,9 +267,29 @@ func TestHostFaultCampaign(t *testing.T) {
 		var err error
 		switch n := rnd.Intn(10); {
 		case n < 3:
-			op = "sale"
 			block, _ := st.client.PINBlock(crashPIN, crashCard)
-			res, err = e.Sale(ctx, engine.SaleInput{AmountFen: amount(), Card: engine.Card{Method: engine.MethodSwipe, Track2: crashTrack, PINBlock: block}, Operator: "01"})
+			fen := amount()
+			switch rnd.Intn(4) {
+			case 0:
+				op = "sale"
+				res, err = e.Sale(ctx, engine.SaleInput{AmountFen: fen, Card: engine.Card{Method: engine.MethodSwipe, Track2: crashTrack, PINBlock: block}, Operator: "01"})
+			case 1:
+				// A chip that takes every approval, or one that refuses
+				// them (the engine must reverse at once).
+				op = "chip"
+				in := chipSale(t, reader, kcfg, "unionpay-debit", hal.CardChip, fen, block)
+				res, err = e.Sale(ctx, in)
+			case 2:
+				op = "chip-aac"
+				in := chipSale(t, reader, kcfg, "aac-card", hal.CardChip, fen, nil)
+				res, err = e.Sale(ctx, in)
+				if err == nil {
+					t.Fatalf("run %d: the card refused and the sale stands approved", i)
+				}
+			default:
+				op = "tap"
+				res, err = e.Sale(ctx, chipSale(t, reader, kcfg, "unionpay-debit", hal.CardContactless, fen, nil))
+			}
 		case n == 3:
 			x, ok := pick(false, func(x engine.Txn) bool { return !x.Voided && x.RefundedFen == 0 && x.Batch == txns[0].Batch })
 			if !ok {
@@ -300,7 +330,9 @@ func TestHostFaultCampaign(t *testing.T) {
 			res, err = e.WalletRefund(ctx, x.OrderNo, 1+rnd.Int63n(x.AmountFen-x.RefundedFen), "00")
 		}
 		ops[op]++
-		if err == nil {
+		// A card that refuses the approval succeeds when the approval is
+		// reversed at once.
+		if err == nil || op == "chip-aac" && errors.Is(err, engine.ErrCardDeclined) && res.Txn.Status == engine.StatusReversed {
 			succeeded[op]++
 		}
 		if !outcomeOK(res, err) {
@@ -348,9 +380,54 @@ func TestHostFaultCampaign(t *testing.T) {
 			t.Fatalf("only %d of %d %s operations succeeded", succeeded[op], n, op)
 		}
 	}
-	for _, op := range []string{"sale", "void", "refund", "wallet", "merchantqr", "walletrefund"} {
+	for _, op := range []string{"sale", "chip", "chip-aac", "tap", "void", "refund", "wallet", "merchantqr", "walletrefund"} {
 		if runs >= 200 && ops[op] == 0 {
 			t.Fatalf("no %s was tried", op)
 		}
 	}
+}
+
+// chipSale reads a virtual card with the kernel and makes the engine's
+// input for it, with the card's completion.
+func chipSale(t *testing.T, r *fake.CardReader, cfg *emv.Config, card string, mode hal.CardMode, fen int64, block []byte) engine.SaleInput {
+	t.Helper()
+	r.Enable(hal.CardAny)
+	if err := r.Present(card, mode); err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	km, method := emv.Contact, engine.MethodChip
+	if mode == hal.CardContactless {
+		km, method = emv.Contactless, engine.MethodTap
+	}
+	tx, err := emv.New(cfg, c.APDU, emv.Input{Mode: km, AmountFen: fen, Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Read(context.Background(), -1); err != nil {
+		t.Fatal(err)
+	}
+	if tx.CVM() != emv.CVMOnlinePIN {
+		block = nil
+	}
+	on, err := tx.RequestOnline(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := engine.SaleInput{AmountFen: fen, Operator: "01", Card: engine.Card{Method: method, Track2: tx.Track2(), PINBlock: block,
+		ICC: on.Field55, Seq: tx.PSN(), ReversalICC: tx.ReversalICC()}}
+	if km == emv.Contact {
+		in.Chip = testCompleter{tx}
+	}
+	return in
+}
+
+type testCompleter struct{ tx *emv.Transaction }
+
+func (c testCompleter) Complete(ctx context.Context, approved bool, icc []byte) (string, error) {
+	_, err := c.tx.Complete(ctx, approved, icc)
+	return "", err
 }

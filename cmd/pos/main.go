@@ -33,6 +33,7 @@ commands:
   decode     read QR/Code 128 in image files       pos decode [--json] IMAGE...
   keys       load the terminal master key          pos keys load --components 2
   journal    check or re-initialise the journal    pos journal check | pos journal reinit --confirm TID
+  emv        replay a card's recorded APDU trace   pos emv replay [--json] TRACE.json
   version    print version, commit and platform
 
 Run "pos COMMAND -h" for the flags of a command.
@@ -67,6 +68,8 @@ func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdKeys(args, stdin, stdout, stderr)
 	case "journal":
 		err = cmdJournal(args, stdout, stderr)
+	case "emv":
+		err = cmdEMV(args, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "pos %s commit %s %s/%s %s\n", version, commit, runtime.GOOS, runtime.GOARCH, runtime.Version())
 	case "help", "-h", "--help":

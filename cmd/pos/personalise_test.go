@@ -38,7 +38,7 @@ type pki struct {
 	Issuer  *vcard.Key `json:"issuer"`
 }
 
-func loadPKI(t *testing.T) pki {
+func loadPKI(t testing.TB) pki {
 	var p pki
 	data, err := os.ReadFile(filepath.Join(cardsDir, "pki", "test-pki.json"))
 	if os.IsNotExist(err) && *personalise {
