@@ -48,6 +48,7 @@ func TestReplayTraces(t *testing.T) {
 		{"tampered-chip", "declined", "online-pin", "AAC", "DDA failed"},
 		{"dual-app-chip", "online", "online-pin", "ARQC", "DDA ok"},
 		{"aac-after-online", "card-declined", "online-pin", "AAC", "DDA ok"},
+		{"sda-chip", "approved", "online-pin", "TC", "SDA ok"},
 	} {
 		t.Run(tc.trace, func(t *testing.T) {
 			rep := Replay(context.Background(), testConfig(t), loadTrace(t, tc.trace), 0, time.Now())

@@ -110,3 +110,45 @@ func TestSettlementSlip(t *testing.T) {
 		}
 	}
 }
+
+// TestChipReceipts: a chip or tap slip shows the application and its
+// cryptogram; only a signature CVM asks for a signature; a tap under the
+// CVM limit says 免密免签.
+func TestChipReceipts(t *testing.T) {
+	term := Terminal{MerchantName: "老王面馆", MerchantID: "898310058120001", TerminalID: "10000001"}
+	text := func(d hal.Document) string {
+		s := ""
+		for _, e := range d.Elements {
+			s += e.Text + "|" + e.Right + "\n"
+		}
+		return s
+	}
+	chip := &Chip{Label: "UnionPay Debit", AID: "A000000333010101", ACType: "TC", Cryptogram: "0123456789ABCDEF", TVR: "0000008000", TSI: "F800", ATC: "0011"}
+	x := Txn{Kind: "sale", Method: "chip", AmountFen: 1234, MaskedPAN: "622202*********0128", STAN: "000007", Batch: "000001", Chip: chip}
+	m := text(Transaction(term, x, MerchantCopy))
+	for _, want := range []string{"622202*********0128 I", "插卡 CHIP", "应用标签(APP LABEL):|UnionPay Debit", "AID:|A000000333010101", "TC:|0123456789ABCDEF", "TVR:|0000008000", "TSI:|F800", "ATC:|0011"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("chip slip lacks %q:\n%s", want, m)
+		}
+	}
+	if strings.Contains(m, "持卡人签名") || strings.Contains(m, "免密免签") {
+		t.Errorf("a PIN-verified chip slip asks for a signature or says 免密免签:\n%s", m)
+	}
+	signed := *chip
+	signed.Signature = true
+	x.Chip = &signed
+	if m := text(Transaction(term, x, MerchantCopy)); !strings.Contains(m, "持卡人签名") {
+		t.Error("a signature CVM slip has no signature line")
+	}
+	tap := *chip
+	tap.NoCVM, tap.ACType = true, "ARQC"
+	x.Method, x.Chip = "tap", &tap
+	c := text(Transaction(term, x, CustomerCopy))
+	if !strings.Contains(c, "免密免签 NO PIN NO SIGNATURE") || !strings.Contains(c, "闪付 QUICKPASS") || !strings.Contains(c, "ARQC:|") {
+		t.Errorf("tap slip:\n%s", c)
+	}
+	x.Method, x.Chip, x.Fallback = "swipe", nil, true
+	if m := text(Transaction(term, x, MerchantCopy)); !strings.Contains(m, "降级交易(FALLBACK):") || !strings.Contains(m, "持卡人签名") {
+		t.Errorf("fallback slip:\n%s", m)
+	}
+}

@@ -21,7 +21,7 @@ var (
 	mPresentCard   = m("请插卡/挥卡/刷卡", "Insert, tap or swipe")
 	mInsertCard    = m("请插卡", "Insert the card")
 	mReadingCard   = m("读卡中,请勿移卡...", "Reading the card; keep it there...")
-	mRemoveCard    = m("请移卡", "Remove the card")
+	mRemoveCard    = m("请移卡,处理中...", "Remove the card; processing...")
 	mChooseApp     = m("请选择应用:", "Choose the application:")
 	mOfflinePIN    = m("请输入脱机密码:", "Enter the card PIN:")
 	mPINTriesLeft  = m("剩余%d次", "%d tries left")
@@ -181,7 +181,11 @@ func (s *cardWait) cardFailed(t *Terminal, err error) {
 func (r *chipRun) verify(t *Terminal, note string) {
 	s := r.wait
 	pan, _ := r.tx.PAN()
-	switch r.tx.CVM() {
+	cvm := r.tx.CVM()
+	if s.kind == engine.KindBalance && cvm != emv.CVMOfflinePIN {
+		cvm = emv.CVMOnlinePIN // the issuer shows a balance only to the PIN's holder
+	}
+	switch cvm {
 	case emv.CVMOnlinePIN:
 		t.askPIN(s.title, s.fen, pan, s.back, func(t *Terminal, block []byte) { r.online(t, block) })
 	case emv.CVMOfflinePIN:
@@ -238,7 +242,11 @@ type chipOutcome struct {
 // online asks the card for its cryptogram and sends the transaction.
 func (r *chipRun) online(t *Terminal, block []byte) {
 	s := r.wait
-	t.work(s.title, mProcessing, func(ctx context.Context) any {
+	busy := mProcessing
+	if r.tx.Mode() == emv.Contactless {
+		busy = mRemoveCard // the tap is read: the card may go
+	}
+	t.work(s.title, busy, func(ctx context.Context) any {
 		on, err := r.tx.RequestOnline(ctx)
 		if err != nil {
 			return chipOutcome{offline: err}

@@ -71,6 +71,7 @@ func TestKernelReadsVirtualCards(t *testing.T) {
 		{"unionpay-credit", hal.CardChip, 5000, emv.CVMSignature, nil},
 		{"phone-quickpass", hal.CardContactless, 250000, emv.CVMDevice, nil},
 		{"offline-pin-card", hal.CardChip, 5000, emv.CVMOfflinePIN, nil},
+		{"sda-card", hal.CardChip, 5000, emv.CVMOnlinePIN, nil},
 		{"tampered-card", hal.CardChip, 5000, emv.CVMOnlinePIN, emv.ErrDeclinedOffline},
 		{"tampered-card", hal.CardContactless, 5000, emv.CVMNone, emv.ErrDeclinedOffline},
 		{"app-blocked", hal.CardChip, 5000, 0, emv.ErrAppBlocked},
@@ -141,6 +142,7 @@ func TestRecordTraces(t *testing.T) {
 		{"tampered-chip", "tampered-card", hal.CardChip, 5000, false},
 		{"dual-app-chip", "dual-app", hal.CardChip, 6600, false},
 		{"aac-after-online", "aac-card", hal.CardChip, 7700, true},
+		{"sda-chip", "sda-card", hal.CardChip, 3300, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, c := presentCard(t, tc.card, tc.mode)

@@ -314,11 +314,23 @@ func prio(a App) []byte {
 // One AIP for both interfaces, as the ICC certificate signs it: SDA, DDA
 // (fDDA in the field), cardholder verification, terminal risk management,
 // issuer authentication.
-func (s *Session) aip() []byte { return aip }
+func (s *Session) aip() []byte { return s.c.p.aip() }
 
-var aip = []byte{0x7C, 0x00}
+func (p *Profile) aip() []byte {
+	if p.Has("sda-only") {
+		return []byte{0x5C, 0x00} // SDA, no DDA
+	}
+	return []byte{0x7C, 0x00}
+}
 
-var afl = h("08010100" + "10010101" + "18010200")
+// afl lists the records; an SDA card has its signed static data in a
+// third certificate record.
+func (s *Session) afl() []byte {
+	if len(s.c.p.ssad) > 0 {
+		return h("08010100" + "10010101" + "18010300")
+	}
+	return h("08010100" + "10010101" + "18010200")
+}
 
 func (s *Session) getProcessingOptions(data []byte) []byte {
 	if s.selected == nil || s.selected.Blocked {
@@ -340,7 +352,7 @@ func (s *Session) getProcessingOptions(data []byte) []byte {
 	c.atc++
 	s.gpo = true
 	if !s.contactless {
-		return cat(tlv("80", cat(s.aip(), afl)), swOK)
+		return cat(tlv("80", cat(s.aip(), s.afl())), swOK)
 	}
 	// qPBOC: the card decides at once and returns the online cryptogram;
 	// the reader reads the records and lets the card go.
@@ -352,7 +364,7 @@ func (s *Session) getProcessingOptions(data []byte) []byte {
 	arqc := c.cryptogram(pd, s.aip(), iad)
 	c.lastARQC = arqc
 	ctq := s.ctq()
-	out := cat(tlv("82", s.aip()), tlv("94", afl), tlv("9F36", c.atcBytes()), tlv("9F26", arqc), tlv("9F27", []byte{0x80}),
+	out := cat(tlv("82", s.aip()), tlv("94", s.afl()), tlv("9F36", c.atcBytes()), tlv("9F26", arqc), tlv("9F27", []byte{0x80}),
 		tlv("9F10", iad), tlv("57", c.track2), tlv("5F34", c.p.psn5), tlv("9F6C", ctq))
 	if ttq[3]&0x80 != 0 { // fDDA version 01
 		c.dynCount++
@@ -417,7 +429,10 @@ func (s *Session) record(sfi, rec int) ([]byte, bool) {
 		if len(c.p.issuerRem) > 0 {
 			body = append(body, tlv("92", c.p.issuerRem)...)
 		}
+
 		return tlv("70", body), true
+	case sfi == 3 && rec == 3 && len(c.p.ssad) > 0:
+		return tlv("70", tlv("93", c.p.ssad)), true
 	case sfi == 3 && rec == 2:
 		body := cat(tlv("9F46", c.p.iccCert), tlv("9F47", c.p.iccExp))
 		if len(c.p.iccRem) > 0 {
@@ -472,7 +487,7 @@ func (s *Session) readRecord(p1, p2 byte) []byte {
 }
 
 func (s *Session) internalAuthenticate(data []byte) []byte {
-	if !s.gpo || s.contactless {
+	if !s.gpo || s.contactless || s.c.p.Has("sda-only") {
 		return swConditions
 	}
 	if len(data) != 4 {

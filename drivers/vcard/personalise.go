@@ -1,6 +1,7 @@
 package vcard
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
@@ -66,7 +67,7 @@ func Personalise(p *Profile, pan, expiry string, b Personalisation) error {
 	if err != nil {
 		return err
 	}
-	static := append(card.staticRecord(false), aip...)
+	static := append(card.staticRecord(false), p.aip()...)
 	iccE := big.NewInt(int64(iccKey.E))
 	cert, rem, err = certificate(isN, isD, 0x04, h(pad(pan, 20)), h(mmyy), iccKey.N, iccE, static)
 	if err != nil {
@@ -74,6 +75,16 @@ func Personalise(p *Profile, pan, expiry string, b Personalisation) error {
 	}
 	p.ICCCert, p.ICCRem, p.ICCExp = hx(cert), hx(rem), hx(iccE.Bytes())
 	p.ICCKey = KeyOf(iccKey)
+	p.SSAD = ""
+	if p.Has("sda-only") {
+		// Signed static application data (Book 2 5.4): format 03, the
+		// data authentication code, padding, the hash over the same
+		// static data, under the issuer's key.
+		size := (isN.BitLen() + 7) / 8
+		signed := cat([]byte{0x03, 0x01, 0xDA, 0xC1}, bytes.Repeat([]byte{0xBB}, size-26))
+		sum := sha1.Sum(cat(signed, static))
+		p.SSAD = hx(rawRSA(cat([]byte{0x6A}, signed, sum[:], []byte{0xBC}), isD, isN, size))
+	}
 	return p.Validate()
 }
 

@@ -42,7 +42,8 @@ type Profile struct {
 	// whatever the issuer said), tampered (record data changed after it
 	// was signed), no-pse (no directory; the terminal must try its AID
 	// list), dead-chip (the chip answers 6F00 to everything, so the
-	// terminal must allow a magstripe fallback).
+	// terminal must allow a magstripe fallback), sda-only (an older card:
+	// static data authentication only, no DDA).
 	Behaviours []string `json:"behaviours,omitempty"`
 	// Offline data authentication, as personalised (Personalise fills
 	// these): CA index (8F), issuer certificate (90, 9F32, 92), ICC
@@ -55,10 +56,13 @@ type Profile struct {
 	ICCExp     string `json:"icc_exp"`
 	ICCRem     string `json:"icc_rem,omitempty"`
 	ICCKey     *Key   `json:"icc_key"`
+	// SSAD is the signed static application data (93) of an SDA card.
+	SSAD string `json:"ssad,omitempty"`
 
 	mkac                                   []byte
 	issuerCert, issuerExp, issuerRem       []byte
 	iccCert, iccExp, iccRem, caIndex, psn5 []byte
+	ssad                                   []byte
 	effective                              []byte
 }
 
@@ -99,7 +103,7 @@ func (p *Profile) Has(b string) bool {
 	return false
 }
 
-var behaviours = map[string]bool{"device-cvm": true, "aac-after-online": true, "tampered": true, "no-pse": true, "dead-chip": true}
+var behaviours = map[string]bool{"device-cvm": true, "aac-after-online": true, "tampered": true, "no-pse": true, "dead-chip": true, "sda-only": true}
 
 // Validate checks a profile and decodes its hex once.
 func (p *Profile) Validate() error { return p.validate(true) }
@@ -162,6 +166,7 @@ func (p *Profile) validate(personalised bool) error {
 		{"icc_cert", p.ICCCert, &p.iccCert, true},
 		{"icc_exp", p.ICCExp, &p.iccExp, true},
 		{"icc_rem", p.ICCRem, &p.iccRem, false},
+		{"ssad", p.SSAD, &p.ssad, p.Has("sda-only")},
 	}
 	for _, f := range fields {
 		b, err := hex.DecodeString(f.s)
