@@ -109,8 +109,8 @@ func DefaultConfig() Config {
 		AIDs:                   []AID{UnionPayDebit, UnionPayCred, UnionPayQuasi},
 		Country:                MustHex("0156"),
 		Currency:               MustHex("0156"),
-		TerminalType:           0x22,                  // attended, online only, merchant
-		Capabilities:           MustHex("E0E8C8"),     // keyed, magstripe, IC; offline plaintext PIN, online PIN, signature, no CVM; SDA, DDA, CDA
+		TerminalType:           0x21,                  // merchant, attended, online only
+		Capabilities:           MustHex("E0E8C0"),     // keyed, magstripe, IC; offline plaintext PIN, online PIN, signature, no CVM; SDA, DDA (no CDA)
 		AdditionalCapabilities: MustHex("6000F0A001"), // goods, services; numeric keys, command keys
 		AppVersion:             MustHex("0030"),       // PBOC 3.0
 		TTQ:                    MustHex("36004080"),   // qPBOC, contact, online PIN, signature; online only; fDDA 01

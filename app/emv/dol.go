@@ -37,7 +37,28 @@ func ParseDOL(b []byte) ([]DOLEntry, error) {
 // numericTags are format n: padded and cut on the left (EMV Book 3 5.4).
 var numericTags = map[Tag]bool{
 	0x9F02: true, 0x9F03: true, 0x5F2A: true, 0x9A: true, 0x9C: true, 0x9F1A: true,
-	0x9F21: true, 0x9F41: true, 0x5F36: true, 0x9F15: true, 0x9F3C: true,
+	0x9F21: true, 0x9F41: true, 0x5F36: true, 0x9F15: true, 0x9F3C: true, 0x9F35: true,
+	0x9F39: true, 0x5F34: true,
+}
+
+// compressedTags are format cn: padded with F on the right.
+var compressedTags = map[Tag]bool{0x5A: true}
+
+// maxDOLData is the most DOL data one command carries: a short APDU's
+// 255 bytes less the template a GPO wraps it in.
+const maxDOLData = 252
+
+// dolData fills a card's DOL, refusing one that asks for more than a
+// command can carry.
+func dolData(dol []DOLEntry, d Data) ([]byte, error) {
+	n := 0
+	for _, e := range dol {
+		n += e.Len
+	}
+	if n > maxDOLData {
+		return nil, fmt.Errorf("%w: the card asks for %d bytes of DOL data, a command carries %d", ErrCard, n, maxDOLData)
+	}
+	return BuildDOL(dol, d), nil
 }
 
 // BuildDOL fills a DOL from d. A tag the terminal does not have is sent
@@ -58,6 +79,11 @@ func BuildDOL(dol []DOLEntry, d Data) []byte {
 			copy(field, v[len(v)-e.Len:])
 		case numericTags[e.Tag]:
 			copy(field[e.Len-len(v):], v)
+		case compressedTags[e.Tag] && len(v) < e.Len:
+			copy(field, v)
+			for i := len(v); i < e.Len; i++ {
+				field[i] = 0xFF
+			}
 		default:
 			copy(field, v) // cut or zero-padded on the right
 		}

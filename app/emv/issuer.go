@@ -23,8 +23,11 @@ func DeriveICCMasterKey(imk []byte, pan, psn string) ([]byte, error) {
 		psn = "00"
 	}
 	digits := pan + psn
-	if len(digits) < 16 || strings.Trim(digits, "0123456789") != "" {
-		return nil, fmt.Errorf("emv: PAN and PSN %q are not 16 digits or more", digits)
+	if strings.Trim(digits, "0123456789") != "" || len(pan) < 12 {
+		return nil, fmt.Errorf("emv: PAN and PSN must be digits, the PAN 12 or more")
+	}
+	if len(digits) < 16 {
+		digits = strings.Repeat("0", 16-len(digits)) + digits // padded on the left
 	}
 	y := bcd(digits[len(digits)-16:])
 	blk, err := des.NewTripleDESCipher(append(append([]byte{}, imk...), imk[:8]...))

@@ -75,23 +75,25 @@ type Transaction struct {
 	card hal.APDUExchanger
 	in   Input
 
-	Candidates []Candidate
-	app        *Candidate
-	data       Data // terminal's and card's data objects
-	tvr        [5]byte
-	tsi        [2]byte
-	static     []byte // static data to be authenticated
-	oda        string
-	odaErr     error
-	gpoTVR     []byte
-	cvm        CVM
-	cvmRules   []cvmRule
-	cvmAt      int
-	noCVMLimit bool
-	cid        byte
-	apdus      int
-	scripts    int
-	pinTries   int
+	Candidates  []Candidate
+	app         *Candidate
+	data        Data // terminal's and card's data objects
+	tvr         [5]byte
+	tsi         [2]byte
+	static      []byte // static data to be authenticated
+	oda         string
+	odaErr      error
+	terminal    Data // the terminal's own data, for a fresh start on another application
+	blockedSeen bool
+	gpoTVR      []byte
+	cvm         CVM
+	cvmRules    []cvmRule
+	cvmAt       int
+	noCVMLimit  bool
+	cid         byte
+	apdus       int
+	scripts     int
+	pinTries    int
 }
 
 // New starts a transaction with a card that has just arrived.
@@ -134,6 +136,10 @@ func New(cfg *Config, card hal.APDUExchanger, in Input) (*Transaction, error) {
 	}
 	d[0x9F66] = ttq
 	t.syncTVR()
+	t.terminal = Data{}
+	for k, v := range d {
+		t.terminal[k] = v
+	}
 	return t, nil
 }
 
@@ -216,7 +222,7 @@ func (t *Transaction) Read(ctx context.Context, choice int) error {
 			return err
 		}
 	}
-	blocked := false
+	blocked := t.blockedSeen
 	for {
 		if len(t.Candidates) == 0 {
 			if blocked {
@@ -233,7 +239,7 @@ func (t *Transaction) Read(ctx context.Context, choice int) error {
 		}
 		err := t.start(ctx, &t.Candidates[pick])
 		var se *StatusError
-		if errors.As(err, &se) && (se.SW == 0x6283 || se.SW == 0x6985) && se.Command != "GET PROCESSING OPTIONS" || errors.As(err, &se) && se.SW == 0x6985 {
+		if errors.As(err, &se) && (se.SW == 0x6283 && strings.HasPrefix(se.Command, "SELECT") || se.SW == 0x6985 && se.Command == "GET PROCESSING OPTIONS") {
 			// Blocked, or not acceptable for this transaction: drop it and
 			// choose again among the rest (Book 1 12.4).
 			blocked = blocked || se.SW == 0x6283
@@ -252,6 +258,13 @@ func (t *Transaction) Read(ctx context.Context, choice int) error {
 // start selects the application, sends GET PROCESSING OPTIONS and reads
 // the records.
 func (t *Transaction) start(ctx context.Context, c *Candidate) error {
+	// Another application starts from the terminal's data alone.
+	t.data = Data{}
+	for k, v := range t.terminal {
+		t.data[k] = v
+	}
+	t.tvr, t.tsi, t.static, t.gpoTVR, t.cid = [5]byte{}, [2]byte{}, nil, nil, 0
+	t.syncTVR()
 	fci, sw, err := t.exchange(ctx, "SELECT", apdu(0x00, 0xA4, 0x04, 0x00, c.AID, true))
 	if err != nil {
 		return err
@@ -260,7 +273,7 @@ func (t *Transaction) start(ctx context.Context, c *Candidate) error {
 		return &StatusError{"SELECT " + strings.ToUpper(hex.EncodeToString(c.AID)), sw}
 	}
 	df, ok := Find(fci, 0x84)
-	if !ok || !strings.HasPrefix(string(df), string(c.AID)) && !strings.HasPrefix(string(c.AID), string(df)) {
+	if !ok || !strings.HasPrefix(string(df), string(c.AID)) {
 		return fmt.Errorf("%w: SELECT: the card answered for another application", ErrCard)
 	}
 	t.app = c
@@ -278,7 +291,9 @@ func (t *Transaction) start(ctx context.Context, c *Candidate) error {
 		if err != nil {
 			return fmt.Errorf("%w: PDOL: %w", ErrCard, err)
 		}
-		pdolData = BuildDOL(dol, t.data)
+		if pdolData, err = dolData(dol, t.data); err != nil {
+			return err
+		}
 	}
 	// A tap's cryptogram covers the TVR as it was at GPO; the host must
 	// get that one to check it.
@@ -340,10 +355,14 @@ func (t *Transaction) readRecords(ctx context.Context) error {
 	if len(afl)%4 != 0 || len(afl) == 0 {
 		return fmt.Errorf("%w: AFL of %d bytes", ErrCard, len(afl))
 	}
+	records := 0
 	for i := 0; i < len(afl); i += 4 {
 		sfi, first, last, oda := afl[i]>>3, int(afl[i+1]), int(afl[i+2]), int(afl[i+3])
 		if sfi == 0 || sfi == 31 || first == 0 || last < first || oda > last-first+1 {
 			return fmt.Errorf("%w: AFL entry %X", ErrCard, afl[i:i+4])
+		}
+		if records += last - first + 1; records > maxRecords {
+			return fmt.Errorf("%w: the AFL lists more than %d records", ErrCard, maxRecords)
 		}
 		for rec := first; rec <= last; rec++ {
 			r, sw, err := t.exchange(ctx, "READ RECORD", apdu(0x00, 0xB2, byte(rec), sfi<<3|4, nil, true))
@@ -362,6 +381,9 @@ func (t *Transaction) readRecords(ctx context.Context) error {
 					t.static = append(t.static, list[0].Value...)
 				} else {
 					t.static = append(t.static, r...)
+				}
+				if len(t.static) > maxStatic {
+					return fmt.Errorf("%w: more than %d bytes of data to authenticate", ErrCard, maxStatic)
 				}
 			}
 			if err := t.data.Flatten(list[0].Value); err != nil {
@@ -388,6 +410,17 @@ func (t *Transaction) readRecords(ctx context.Context) error {
 	}
 	return nil
 }
+
+// What a card may ask the kernel to read: real cards have a few records.
+const (
+	maxRecords = 64
+	maxStatic  = 4096
+)
+
+// Selected reports whether an application was selected: a failure before
+// that is the chip not working (towards a fallback); one after it is the
+// card's data.
+func (t *Transaction) Selected() bool { return t.app != nil }
 
 // afterRead runs what needs no more of a contactless card: offline data
 // authentication, processing restrictions, the CVM decision.

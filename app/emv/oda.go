@@ -28,8 +28,9 @@ func (t *Transaction) authenticate(ctx context.Context) error {
 	case t.in.Mode == Contact && aip[0]&0x20 != 0 && caps&0x40 != 0:
 		t.oda = "DDA"
 		err = t.dda(ctx)
-	case aip[0]&0x40 != 0 && caps&0x80 != 0 && len(t.data[0x93]) > 0:
+	case aip[0]&0x40 != 0 && caps&0x80 != 0:
 		t.oda = "SDA"
+		t.setTVR(1, 0x02) // SDA selected
 		err = t.sda()
 	default:
 		t.setTVR(1, 0x80) // not performed
@@ -57,6 +58,10 @@ var errODA = errors.New("emv: offline data authentication failed")
 // the data must be as long as the modulus and start 6A, end BC.
 func rsaRecover(sig []byte, n, e *big.Int) ([]byte, error) {
 	size := (n.BitLen() + 7) / 8
+	if size < 64 {
+		// No EMV key is this short; the formats below need the room.
+		return nil, fmt.Errorf("%w: a %d-byte key", errODA, size)
+	}
 	if len(sig) != size {
 		return nil, fmt.Errorf("%w: %d bytes signed under a %d-byte key", errODA, len(sig), size)
 	}
@@ -126,6 +131,9 @@ func (t *Transaction) issuerKey() (*big.Int, *big.Int, error) {
 		return nil, nil, fmt.Errorf("%w: issuer certificate format %02X", errODA, m[1])
 	}
 	nI, nCA := int(m[13]), len(m)
+	if nI < 64 {
+		return nil, nil, fmt.Errorf("%w: issuer key of %d bytes", errODA, nI)
+	}
 	rem := t.data[0x92]
 	if !hashOK(m, rem, exp) {
 		return nil, nil, fmt.Errorf("%w: issuer certificate hash", errODA)
@@ -171,13 +179,13 @@ func (t *Transaction) iccKey() (*big.Int, *big.Int, error) {
 		return nil, nil, fmt.Errorf("%w: ICC certificate format %02X", errODA, m[1])
 	}
 	nIC, nI := int(m[19]), len(m)
+	if nIC < 64 {
+		return nil, nil, fmt.Errorf("%w: ICC key of %d bytes", errODA, nIC)
+	}
 	rem := t.data[0x9F48]
-	static := append([]byte{}, t.static...)
-	if list, ok := t.data[0x9F4A]; ok {
-		if !bytes.Equal(list, []byte{0x82}) {
-			return nil, nil, fmt.Errorf("%w: static data tag list %X (only 82 is allowed)", errODA, list)
-		}
-		static = append(static, t.data[0x82]...)
+	static, err := t.staticData()
+	if err != nil {
+		return nil, nil, err
 	}
 	if !hashOK(m, rem, exp, static) {
 		return nil, nil, fmt.Errorf("%w: ICC certificate hash: the card's data is not what the issuer signed", errODA)
@@ -202,18 +210,40 @@ func (t *Transaction) iccKey() (*big.Int, *big.Int, error) {
 	return new(big.Int).SetBytes(mod), e, err
 }
 
+// staticData is what the issuer signed: the records marked for offline
+// authentication, then the AIP when the static data tag list (9F4A) asks
+// for it — the only tag it may name.
+func (t *Transaction) staticData() ([]byte, error) {
+	static := append([]byte{}, t.static...)
+	if list, ok := t.data[0x9F4A]; ok {
+		if !bytes.Equal(list, []byte{0x82}) {
+			return nil, fmt.Errorf("%w: static data tag list %X (only 82 is allowed)", errODA, list)
+		}
+		static = append(static, t.data[0x82]...)
+	}
+	return static, nil
+}
+
 // sda checks the signed static application data (93).
 func (t *Transaction) sda() error {
 	in, ie, err := t.issuerKey()
 	if err != nil {
 		return err
 	}
-	m, err := rsaRecover(t.data[0x93], in, ie)
+	ssad, ok := t.data[0x93]
+	if !ok {
+		t.setTVR(1, 0x20)
+		return fmt.Errorf("%w: no signed static data (93)", errODA)
+	}
+	m, err := rsaRecover(ssad, in, ie)
 	if err != nil {
 		return fmt.Errorf("signed static data: %w", err)
 	}
-	static := append(append([]byte{}, t.static...), t.data[0x82]...)
-	if m[1] != 0x03 || !hashOK(m, static) {
+	static, err := t.staticData()
+	if err != nil {
+		return err
+	}
+	if m[1] != 0x03 || m[2] != 0x01 || !hashOK(m, static) {
 		return fmt.Errorf("%w: signed static data hash", errODA)
 	}
 	t.data[0x9F45] = m[3:5] // data authentication code
@@ -254,7 +284,18 @@ func (t *Transaction) dda(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: DDOL: %w", errODA, err)
 	}
-	data := BuildDOL(ddol, t.data)
+	un := false
+	for _, e := range ddol {
+		un = un || e.Tag == 0x9F37 && e.Len >= 4
+	}
+	if !un {
+		// A signature over nothing of the terminal's could be replayed.
+		return fmt.Errorf("%w: the DDOL does not ask for the unpredictable number", errODA)
+	}
+	data, err := dolData(ddol, t.data)
+	if err != nil {
+		return err
+	}
 	r, sw, err := t.exchange(ctx, "INTERNAL AUTHENTICATE", apdu(0x00, 0x88, 0x00, 0x00, data, true))
 	if err != nil {
 		return err
@@ -277,6 +318,9 @@ func (t *Transaction) dda(ctx context.Context) error {
 // fdda checks the signature a qPBOC card made at GET PROCESSING OPTIONS
 // over the unpredictable number, amount, currency and its own 9F69.
 func (t *Transaction) fdda() error {
+	if cad := t.data[0x9F69]; len(cad) < 5 || cad[0] != 0x01 {
+		return fmt.Errorf("%w: card authentication related data (9F69) missing or not version 01", errODA)
+	}
 	terminal := append(append(append(append([]byte{}, t.data[0x9F37]...), t.data[0x9F02]...), t.data[0x5F2A]...), t.data[0x9F69]...)
 	return t.checkSDAD(t.data[0x9F4B], terminal)
 }

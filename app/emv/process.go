@@ -54,8 +54,11 @@ func (t *Transaction) startCVM() error {
 	}
 	list := t.data[0x8E]
 	if len(list) < 10 || len(list)%2 != 0 {
-		t.setTVR(1, 0x20) // ICC data missing
-		t.fail()
+		// No rules: ICC data missing, CVM not performed (Book 3 10.5);
+		// the issuer sees it in the TVR.
+		t.setTVR(1, 0x20)
+		t.cvm = CVMNone
+		t.data[0x9F34] = []byte{0x3F, 0x00, 0x00}
 		return nil
 	}
 	t.cvmRules = nil
@@ -122,6 +125,20 @@ func (t *Transaction) nextCVM() {
 		code := r.code & 0x3F
 		switch code {
 		case 0x01, 0x02, 0x1E, 0x1F:
+		case 0x00: // "fail CVM processing"
+			if r.code&0x40 == 0 {
+				t.fail()
+				return
+			}
+			continue
+		case 0x03, 0x04, 0x05:
+			// Known methods this terminal does not do: offline PIN with
+			// signature, enciphered offline PIN.
+			if r.code&0x40 == 0 {
+				t.fail()
+				return
+			}
+			continue
 		default:
 			t.setTVR(3, 0x40) // unrecognised CVM
 			if r.code&0x40 == 0 {
@@ -146,7 +163,6 @@ func (t *Transaction) nextCVM() {
 			t.cvm = CVMOfflinePIN
 		case 0x02:
 			t.cvm = CVMOnlinePIN
-			t.setTVR(3, 0x04) // online PIN entered
 		case 0x1E:
 			t.cvm = CVMSignature
 		case 0x1F:
@@ -229,6 +245,14 @@ func (t *Transaction) SkipPIN() {
 	t.failRule()
 }
 
+// OnlinePINEntered records that the PIN the kernel asked for was entered
+// and goes to the issuer in a PIN block.
+func (t *Transaction) OnlinePINEntered() {
+	if t.cvm == CVMOnlinePIN {
+		t.setTVR(3, 0x04)
+	}
+}
+
 // failRule fails the current CVM rule and goes on if the rule says so.
 func (t *Transaction) failRule() {
 	if t.cvmAt >= 0 && t.cvmAt < len(t.cvmRules) && t.cvmRules[t.cvmAt].code&0x40 != 0 {
@@ -263,8 +287,15 @@ func (t *Transaction) contactlessCVM() error {
 	case len(ctq) == 2 && ctq[0]&0x80 != 0 && ttq[0]&0x04 != 0:
 		t.cvm = CVMOnlinePIN
 		t.data[0x9F34] = []byte{0x02, 0x00, 0x00}
-		t.setTVR(3, 0x04)
 	case len(ctq) == 2 && ctq[0]&0x40 != 0 && ttq[0]&0x02 != 0:
+		t.cvm = CVMSignature
+		t.data[0x9F34] = []byte{0x1E, 0x00, 0x00}
+	case ttq[0]&0x04 != 0:
+		// The card asks for nothing it can have: the reader's own CVM,
+		// as qPBOC readers do. Over the limit there is always one.
+		t.cvm = CVMOnlinePIN
+		t.data[0x9F34] = []byte{0x02, 0x00, 0x00}
+	case ttq[0]&0x02 != 0:
 		t.cvm = CVMSignature
 		t.data[0x9F34] = []byte{0x1E, 0x00, 0x00}
 	default:
@@ -320,6 +351,11 @@ func (t *Transaction) RequestOnline(ctx context.Context) (Online, error) {
 	}
 	if t.in.Mode == Contactless {
 		t.terminalRisk()
+		if t.cvm == CVMFailed {
+			// Over the CVM limit with no way to verify the holder: the
+			// tap cannot go on; the host would never see why.
+			return Online{Declined: true}, fmt.Errorf("%w: no cardholder verification possible over the CVM limit", ErrDeclinedOffline)
+		}
 		if t.actionAnalysis() == 0x00 || t.cid != 0x80 {
 			return Online{Declined: true}, fmt.Errorf("%w: %s", ErrDeclinedOffline, t.declineReason())
 		}
@@ -365,7 +401,11 @@ func (t *Transaction) generateAC(ctx context.Context, p1 byte, dolTag Tag) (byte
 	if err != nil {
 		return 0, fmt.Errorf("%w: %v: %w", ErrCard, dolTag, err)
 	}
-	r, sw, err := t.exchange(ctx, "GENERATE AC", apdu(0x80, 0xAE, p1, 0x00, BuildDOL(dol, t.data), true))
+	data, err := dolData(dol, t.data)
+	if err != nil {
+		return 0, err
+	}
+	r, sw, err := t.exchange(ctx, "GENERATE AC", apdu(0x80, 0xAE, p1, 0x00, data, true))
 	if err != nil {
 		return 0, err
 	}
@@ -436,7 +476,10 @@ func (t *Transaction) Complete(ctx context.Context, approved bool, hostICC []byt
 	} else {
 		t.data[0x8A] = []byte("05")
 	}
-	if ar := reply.ARPC; len(ar) > 0 && approved && t.data[0x82][0]&0x04 != 0 {
+	if ar := reply.ARPC; len(ar) > 0 {
+		t.data[0x91] = ar // a CDOL2 may ask for it
+	}
+	if ar := reply.ARPC; len(ar) > 0 && t.data[0x82][0]&0x04 != 0 {
 		_, sw, err := t.exchange(ctx, "EXTERNAL AUTHENTICATE", apdu(0x00, 0x82, 0x00, 0x00, ar, false))
 		if err != nil {
 			return c, t.cardGone(err, approved)

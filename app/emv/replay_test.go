@@ -84,8 +84,14 @@ func TestReplayUnknownCommands(t *testing.T) {
 // The recorder masks the card number and track data unless told, and
 // never keeps a PIN.
 func TestRecorderMasks(t *testing.T) {
+	for _, unmasked := range []bool{false, true} {
+		recordOfflinePIN(t, unmasked)
+	}
+}
+
+func recordOfflinePIN(t *testing.T, unmasked bool) {
 	tr := loadTrace(t, "offline-pin-chip")
-	rec := NewRecorder(tr.Card(), Contact, false)
+	rec := NewRecorder(tr.Card(), Contact, unmasked)
 	cfg := testConfig(t)
 	u, _ := hex.DecodeString(tr.Unpredictable)
 	tx, _ := New(cfg, rec, Input{Mode: Contact, AmountFen: tr.AmountFen, Now: time.Now(), Unpredictable: u})
@@ -103,10 +109,20 @@ func TestRecorderMasks(t *testing.T) {
 	for _, e := range out.Exchanges {
 		all += e.C + " " + e.R + "\n"
 	}
-	if strings.Contains(all, "6214830002223336") || strings.Contains(all, "147258") || !strings.Contains(all, "6214830000003336") {
-		t.Errorf("the masked trace holds the PAN or the PIN:\n%s", all)
+	if strings.Contains(all, "147258") || !strings.Contains(all, "0020008008FFFFFFFFFFFFFFFF") {
+		t.Errorf("a trace (unmasked %v) holds the PIN:\n%s", unmasked, all)
 	}
-	if !out.Masked {
-		t.Error("trace not marked masked")
+	if unmasked {
+		return
+	}
+	if strings.Contains(all, "6214830002223336") || !strings.Contains(all, "6214830000003336") || out.Masked != true {
+		t.Errorf("the masked trace holds the PAN:\n%s", all)
+	}
+	// The ICC certificate opens with public keys and holds the PAN.
+	for _, e := range out.Exchanges {
+		r := MustHex(e.R)
+		if c, ok := Find(r[:len(r)-2], 0x9F46); ok && strings.Trim(hx(c), "0") != "" {
+			t.Errorf("the masked trace keeps the ICC certificate")
+		}
 	}
 }

@@ -26,11 +26,14 @@ func (t *Transaction) buildCandidates(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		entries = found
-		if entries == nil {
-			if entries, err = t.aidList(ctx); err != nil {
-				return err
-			}
+		// A directory with nothing this terminal takes still leaves the
+		// terminal's own AID list to try (Book 1 12.3.3).
+		if entries = t.match(found); len(entries) > 0 {
+			t.Candidates = entries
+			return nil
+		}
+		if entries, err = t.aidList(ctx); err != nil {
+			return err
 		}
 	}
 	t.Candidates = t.match(entries)
@@ -162,6 +165,16 @@ func (t *Transaction) aidList(ctx context.Context) ([]Candidate, error) {
 			df, ok := Find(r, 0x84)
 			if !ok {
 				break
+			}
+			if sw == 0x6283 {
+				// Blocked: not a candidate (Book 1 12.3.3), but the
+				// cashier is told so if nothing else is left.
+				t.blockedSeen = true
+				if !a.Partial {
+					break
+				}
+				p2 = 0x02
+				continue
 			}
 			c := Candidate{AID: append([]byte{}, df...)}
 			if l, ok := Find(r, 0x50); ok {

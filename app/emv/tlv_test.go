@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math/big"
 	"testing"
 	"time"
 
@@ -110,7 +111,7 @@ func TestARQCAndARPC(t *testing.T) {
 	}
 	icc := Data{0x9F02: MustHex("000000012345"), 0x9F1A: MustHex("0156"), 0x95: make([]byte, 5), 0x5F2A: MustHex("0156"),
 		0x9A: MustHex("261202"), 0x9C: {0}, 0x9F37: MustHex("11223344"), 0x82: MustHex("7C00"), 0x9F36: MustHex("0012"),
-		0x9F10: MustHex("07010A03A00000")}
+		0x9F10: MustHex("06010A03A00000")}
 	sk, _ := SessionKey(mk, 0x12)
 	data, err := CryptogramData(icc)
 	if err != nil {
@@ -176,9 +177,44 @@ func TestCVMListConditions(t *testing.T) {
 	// A CVM this terminal cannot do, without "go on": verification fails.
 	tx, _ := New(&cfg, scripted{}, Input{AmountFen: 100, Now: time.Now()})
 	tx.data[0x82] = MustHex("7C00")
-	tx.data[0x8E] = MustHex("0000000000000000" + "0500")
+	tx.data[0x8E] = MustHex("0000000000000000" + "0800")
 	tx.startCVM()
 	if tx.CVM() != CVMFailed || tx.tvr[2]&0xC0 != 0xC0 {
 		t.Errorf("unknown CVM: %v, TVR %X", tx.CVM(), tx.tvr)
+	}
+}
+
+// Cases from the kernel review: each once let a card have its way.
+func TestKernelRefusesWhatCardsMayTry(t *testing.T) {
+	cfg := DefaultConfig()
+	// A tap over the CVM limit whose card asks for no CVM gets the
+	// reader's own: the online PIN.
+	tx, _ := New(&cfg, scripted{}, Input{Mode: Contactless, AmountFen: cfg.CVMLimit + 1, Now: time.Now()})
+	tx.data[0x9F6C] = MustHex("0000")
+	tx.contactlessCVM()
+	if tx.CVM() != CVMOnlinePIN {
+		t.Errorf("tap over the limit, CTQ 0000: CVM %v", tx.CVM())
+	}
+	// A DDOL without the unpredictable number: the signature could be a
+	// replay, DDA fails.
+	tx, _ = New(&cfg, scripted{}, Input{Mode: Contact, AmountFen: 100, Now: time.Now()})
+	tx.app = &Candidate{AID: UnionPayDebit.AID}
+	tx.data[0x82] = MustHex("3C00")
+	tx.data[0x9F49] = MustHex("9F0206")
+	if err := tx.authenticate(context.Background()); err != nil || tx.tvr[0]&0x08 == 0 {
+		t.Errorf("DDOL without 9F37: err %v TVR %X", err, tx.tvr)
+	}
+	// A DOL asking for more than a command carries.
+	huge := []DOLEntry{{Tag: 0x9F02, Len: 127}, {Tag: 0x9F03, Len: 127}}
+	if _, err := dolData(huge, Data{}); !errors.Is(err, ErrCard) {
+		t.Errorf("DOL of 254 bytes: %v", err)
+	}
+	// A tiny key from a certificate is no key.
+	if _, err := rsaRecover(make([]byte, 8), new(big.Int).SetUint64(0xFFFFFFFFFFFFFFC5), big.NewInt(3)); err == nil {
+		t.Error("an 8-byte RSA key accepted")
+	}
+	// A PAN record is padded with F, not zeros.
+	if got := BuildDOL([]DOLEntry{{Tag: 0x5A, Len: 10}}, Data{0x5A: MustHex("6222021234567890128F")[:8]}); got[9] != 0xFF {
+		t.Errorf("5A padded %X", got)
 	}
 }

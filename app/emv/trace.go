@@ -150,14 +150,18 @@ func (r *Recorder) Exchange(ctx context.Context, cmd []byte) ([]byte, error) {
 	}
 	kept := append([]byte{}, resp...)
 	c := append([]byte{}, cmd...)
-	if !r.Unmasked {
-		if len(kept) > 2 {
-			maskCardData(kept[:len(kept)-2], 0)
+	// A PIN never reaches a trace, masked or not: VERIFY, CHANGE and
+	// UNBLOCK PIN carry it in their data.
+	if len(c) > 5 && (c[1] == 0x20 || c[1] == 0x24 || c[1] == 0x2C) {
+		for i := 5; i < len(c); i++ {
+			c[i] = 0xFF
 		}
-		if len(c) > 4 && c[1] == 0x20 { // VERIFY carries the PIN: never keep it
-			for i := 5; i < len(c); i++ {
-				c[i] = 0xFF
-			}
+	}
+	if !r.Unmasked && len(kept) > 2 {
+		body := kept[:len(kept)-2]
+		if !maskCardData(body, 0) {
+			// What does not parse cannot be masked: keep only the status.
+			kept = kept[len(kept)-2:]
 		}
 	}
 	r.mu.Lock()
@@ -180,44 +184,57 @@ func (r *Recorder) Trace(t *Transaction) Trace {
 	return out
 }
 
-// maskCardData overwrites, in place, the middle digits of the PAN in 5A,
-// 57 and 9F6B, and the holder's name (5F20, 9F0B) and track 1 data.
-func maskCardData(b []byte, depth int) {
+// maskCardData overwrites, in place, the middle digits of the PAN in 5A
+// and 9F6B, the track 2 equivalent after its PAN, the holder's name
+// (5F20, 9F0B) and track 1 data, and every certificate and signature
+// (90, 92, 93, 9F46, 9F48, 9F4B): the ICC certificate opens with the
+// CA's public key and holds the whole PAN. It reports whether b parsed.
+func maskCardData(b []byte, depth int) bool {
 	if depth > maxDepth {
-		return
+		return false
 	}
 	list, err := Parse(b)
 	if err != nil {
-		return
+		return false
 	}
+	ok := true
 	for _, o := range list {
 		switch {
-		case o.Tag == 0x5A || o.Tag == 0x57 || o.Tag == 0x9F6B:
-			maskDigits(o.Value)
+		case o.Tag == 0x5A || o.Tag == 0x9F6B:
+			maskDigits(o.Value, false)
+		case o.Tag == 0x57:
+			maskDigits(o.Value, true)
 		case o.Tag == 0x5F20 || o.Tag == 0x9F0B || o.Tag == 0x56 || o.Tag == 0x9F1F:
 			for i := range o.Value {
 				o.Value[i] = 'X'
 			}
+		case o.Tag == 0x90 || o.Tag == 0x92 || o.Tag == 0x93 || o.Tag == 0x9F46 || o.Tag == 0x9F48 || o.Tag == 0x9F4B:
+			clear(o.Value)
 		case o.Tag.Constructed():
-			maskCardData(o.Value, depth+1)
+			ok = maskCardData(o.Value, depth+1) && ok
 		}
 	}
+	return ok
 }
 
 // maskDigits keeps the first 6 and last 4 digits of the PAN at the start
-// of BCD data and zeroes the rest of the PAN.
-func maskDigits(v []byte) {
-	s := strings.ToUpper(hex.EncodeToString(v))
-	end := strings.IndexAny(s, "DF")
+// of BCD data and zeroes the rest of the PAN; with track, the digits after
+// the separator's expiry and service code too.
+func maskDigits(v []byte, track bool) {
+	s := []byte(strings.ToUpper(hex.EncodeToString(v)))
+	end := bytes.IndexAny(s, "DF")
 	if end < 0 {
 		end = len(s)
 	}
-	if end <= 10 {
-		return
-	}
-	b := []byte(s)
 	for i := 6; i < end-4; i++ {
-		b[i] = '0'
+		s[i] = '0'
 	}
-	copy(v, MustHex(string(b)))
+	if track && end < len(s) && s[end] == 'D' {
+		for i := end + 8; i < len(s); i++ {
+			if s[i] != 'F' {
+				s[i] = '0'
+			}
+		}
+	}
+	copy(v, MustHex(string(s)))
 }

@@ -492,11 +492,13 @@ func (e *Engine) exchangeChip(ctx context.Context, t *Txn, req HostRequest, chip
 	}
 	if chip != nil {
 		approved := reply.Code == "00"
-		info, cerr := chip.Complete(ctx, approved, reply.ICC)
+		info, revICC, cerr := chip.Complete(ctx, approved, reply.ICC)
 		e.crashPoint(string(t.Kind) + ".card")
-		if info != "" {
-			t.Chip = info
-			if _, uerr := e.db.Exec(`UPDATE txns SET chip = ? WHERE id = ?`, info, t.ID); uerr != nil {
+		if info != "" || revICC != nil {
+			if info != "" {
+				t.Chip = info
+			}
+			if _, uerr := e.db.Exec(`UPDATE txns SET chip = ?, reversal_icc = coalesce(?, reversal_icc) WHERE id = ?`, t.Chip, revICC, t.ID); uerr != nil {
 				e.log.Error("chip summary not recorded", "err", uerr)
 			}
 		}

@@ -138,9 +138,10 @@ type Card struct {
 // ChipCompleter finishes with the card after the host's answer (the
 // second GENERATE AC). An error after an approval means the card refused
 // it: the engine reverses the approval at once. info is the kernel's
-// summary after completion.
+// summary after completion, reversalICC the field 55 a reversal now
+// carries (the card's last TVR and issuer data).
 type ChipCompleter interface {
-	Complete(ctx context.Context, approved bool, hostICC []byte) (info string, err error)
+	Complete(ctx context.Context, approved bool, hostICC []byte) (info string, reversalICC []byte, err error)
 }
 
 // HostRequest is one request to the acquirer host, independent of the

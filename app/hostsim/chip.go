@@ -56,6 +56,10 @@ func (s *Server) chipCheck(tx *sql.Tx, req *request, pan string) (code string, i
 	if err != nil {
 		return rcInvalidCard, nil, nil, nil
 	}
+	if cid := icc[0x9F27]; len(cid) != 1 || cid[0]&0xC0 != 0x80 {
+		s.log.Warn("hostsim: field 55 is not an ARQC", "pan", iso8583.MaskPAN(pan))
+		return rcDoNotHonour, nil, nil, nil
+	}
 	good, err := emv.VerifyARQC(mk, icc)
 	if err != nil || !good {
 		s.log.Warn("hostsim: ARQC does not verify", "pan", iso8583.MaskPAN(pan), "err", err)

@@ -18,7 +18,7 @@ func chipICC(t *testing.T, pan string, atc uint16, amountBCD string) []byte {
 	}
 	d := emv.Data{0x9F02: emv.MustHex(amountBCD), 0x9F03: make([]byte, 6), 0x9F1A: emv.MustHex("0156"), 0x95: make([]byte, 5),
 		0x5F2A: emv.MustHex("0156"), 0x9A: emv.MustHex("260514"), 0x9C: {0}, 0x9F37: emv.MustHex("01020304"), 0x82: emv.MustHex("7C00"),
-		0x9F36: {byte(atc >> 8), byte(atc)}, 0x9F10: emv.MustHex("07010A03A00000"), 0x9F27: {0x80}}
+		0x9F36: {byte(atc >> 8), byte(atc)}, 0x9F10: emv.MustHex("06010A03A00000"), 0x9F27: {0x80}}
 	sk, _ := emv.SessionKey(mk, atc)
 	data, err := emv.CryptogramData(d)
 	if err != nil {

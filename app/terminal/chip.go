@@ -130,7 +130,7 @@ func (r *chipRun) afterRead(t *Terminal, err error) {
 		return
 	case err != nil:
 		r.record(t)
-		s.cardFailed(t, err)
+		s.cardFailed(t, err, r.tx.Selected())
 		return
 	}
 	s.failures = 0
@@ -142,7 +142,7 @@ func (r *chipRun) afterRead(t *Terminal, err error) {
 
 // cardFailed goes back to the card prompt saying why, or ends the
 // transaction when no card will do.
-func (s *cardWait) cardFailed(t *Terminal, err error) {
+func (s *cardWait) cardFailed(t *Terminal, err error, selected bool) {
 	t.log.Info("card not read", "err", err)
 	if t.dev.Indicator != nil {
 		t.dev.Indicator.Beep(hal.BeepError)
@@ -162,6 +162,10 @@ func (s *cardWait) cardFailed(t *Terminal, err error) {
 		t.showError(s.title, E125, "", s.back)
 	case errors.Is(err, context.Canceled):
 		s.back(t)
+	case selected:
+		// The chip works but its data does not: no fallback to the
+		// stripe for a card that could force one this way.
+		t.showError(s.title, E126, "", s.back)
 	default:
 		s.failures++
 		if s.failures >= t.cfg.EMV.FallbackAfterFailures {
@@ -187,7 +191,10 @@ func (r *chipRun) verify(t *Terminal, note string) {
 	}
 	switch cvm {
 	case emv.CVMOnlinePIN:
-		t.askPIN(s.title, s.fen, pan, s.back, func(t *Terminal, block []byte) { r.online(t, block) })
+		t.askPIN(s.title, s.fen, pan, s.back, func(t *Terminal, block []byte) {
+			r.tx.OnlinePINEntered()
+			r.online(t, block)
+		})
 	case emv.CVMOfflinePIN:
 		r.offlinePIN(t, note)
 	default:
@@ -225,7 +232,7 @@ func (r *chipRun) offlinePIN(t *Terminal, note string) {
 					case errors.Is(err, emv.ErrPINBlocked):
 						r.verify(t, t.tr(mPINBlockedCVM))
 					default:
-						s.cardFailed(t, err)
+						s.cardFailed(t, err, true)
 					}
 				})
 			}})
@@ -278,7 +285,7 @@ func (r *chipRun) online(t *Terminal, block []byte) {
 			}
 			t.showError(s.title, E127, detail, s.back)
 		case o.offline != nil:
-			s.cardFailed(t, o.offline)
+			s.cardFailed(t, o.offline, true)
 		case o.balance != nil && o.balance.err != nil:
 			t.finish(s.title, txnOutcome{err: o.balance.err}, s.back)
 		case o.balance != nil:
@@ -292,10 +299,10 @@ func (r *chipRun) online(t *Terminal, block []byte) {
 // chipCompleter gives the host's answer to the card for the engine.
 type chipCompleter struct{ tx *emv.Transaction }
 
-func (c chipCompleter) Complete(ctx context.Context, approved bool, icc []byte) (string, error) {
+func (c chipCompleter) Complete(ctx context.Context, approved bool, icc []byte) (string, []byte, error) {
 	_, err := c.tx.Complete(ctx, approved, icc)
 	info, _ := json.Marshal(c.tx.Summary())
-	return string(info), err
+	return string(info), c.tx.ReversalICC(), err
 }
 
 // record writes the card's exchange for the technician, when asked.

@@ -427,7 +427,7 @@ func chipSale(t *testing.T, r *fake.CardReader, cfg *emv.Config, card string, mo
 
 type testCompleter struct{ tx *emv.Transaction }
 
-func (c testCompleter) Complete(ctx context.Context, approved bool, icc []byte) (string, error) {
+func (c testCompleter) Complete(ctx context.Context, approved bool, icc []byte) (string, []byte, error) {
 	_, err := c.tx.Complete(ctx, approved, icc)
-	return "", err
+	return "", c.tx.ReversalICC(), err
 }

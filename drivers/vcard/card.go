@@ -401,14 +401,15 @@ func (s *Session) cardAuthData(ctq []byte) []byte {
 
 func (c *Card) atcBytes() []byte { return []byte{byte(c.atc >> 8), byte(c.atc)} }
 
-// iad is the issuer application data (9F10): length, key index, cryptogram
-// version 0A, card verification results.
+// iad is the issuer application data (9F10): the length of what follows,
+// key index, cryptogram version 0A, card verification results (whose
+// first byte is their length, 03).
 func (s *Session) iad() []byte {
 	cvr := []byte{0x03, 0xA0, 0x00, 0x00}
 	if s.c.pinTries == 0 {
 		cvr[1] |= 0x08 // PIN try limit exceeded
 	}
-	return cat([]byte{0x07, 0x01, 0x0A}, cvr)
+	return cat([]byte{0x06, 0x01, 0x0A}, cvr)
 }
 
 // records are the card's files: SFI 1 the track data, SFI 2 the data the
@@ -565,8 +566,10 @@ func (s *Session) generateAC(p1 byte, data []byte) []byte {
 	switch {
 	case c.gacCount == 1 && kind != 0x00:
 		cid = 0x80 // this card always wants the issuer: ARQC
-	case c.gacCount == 2 && kind == 0x40 && (c.issuerOK || !c.issuerTry) && !c.p.Has("aac-after-online"):
-		cid = 0x40 // TC
+	case c.gacCount == 2 && kind == 0x40 && c.issuerOK && !c.p.Has("aac-after-online"):
+		// A TC only after the issuer authenticated itself (ARPC): this
+		// card's issuer always sends one.
+		cid = 0x40
 	}
 	if c.gacCount == 1 {
 		c.first = terminal
