@@ -146,17 +146,7 @@ func (t *Transaction) issuerKey() (*big.Int, *big.Int, error) {
 	if certExpired(m[6:8], t.data[0x9A]) {
 		return nil, nil, fmt.Errorf("%w: issuer certificate expired", errODA)
 	}
-	var mod []byte
-	if fit := nCA - 36; nI > fit {
-		if len(rem) != nI-fit {
-			return nil, nil, fmt.Errorf("%w: issuer remainder of %d bytes, want %d", errODA, len(rem), nI-fit)
-		}
-		mod = append(append([]byte{}, m[15:15+fit]...), rem...)
-	} else {
-		mod = m[15 : 15+nI]
-	}
-	e, err := publicExponent(exp)
-	return new(big.Int).SetBytes(mod), e, err
+	return certifiedKey("issuer", m[15:nCA-21], nI, rem, exp)
 }
 
 // iccKey recovers the card's public key, checking the static data.
@@ -197,14 +187,21 @@ func (t *Transaction) iccKey() (*big.Int, *big.Int, error) {
 	if certExpired(m[12:14], t.data[0x9A]) {
 		return nil, nil, fmt.Errorf("%w: ICC certificate expired", errODA)
 	}
+	return certifiedKey("ICC", m[21:nI-21], nIC, rem, exp)
+}
+
+// certifiedKey is the public key a certificate carries: the leftmost
+// bytes of the modulus in the certificate (padded with BB when the key is
+// shorter), the rest in the remainder, and the exponent.
+func certifiedKey(what string, part []byte, n int, rem, exp []byte) (*big.Int, *big.Int, error) {
 	var mod []byte
-	if fit := nI - 42; nIC > fit {
-		if len(rem) != nIC-fit {
-			return nil, nil, fmt.Errorf("%w: ICC remainder of %d bytes, want %d", errODA, len(rem), nIC-fit)
+	if fit := len(part); n > fit {
+		if len(rem) != n-fit {
+			return nil, nil, fmt.Errorf("%w: %s remainder of %d bytes, want %d", errODA, what, len(rem), n-fit)
 		}
-		mod = append(append([]byte{}, m[21:21+fit]...), rem...)
+		mod = append(append([]byte{}, part...), rem...)
 	} else {
-		mod = m[21 : 21+nIC]
+		mod = part[:n]
 	}
 	e, err := publicExponent(exp)
 	return new(big.Int).SetBytes(mod), e, err

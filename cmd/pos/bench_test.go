@@ -76,11 +76,7 @@ func benchmarkKernel(b *testing.B, mode hal.CardMode, fen int64) {
 	lat := make([]time.Duration, 0, b.N)
 	apdus := 0
 	for b.Loop() {
-		r.Enable(hal.CardAny)
-		if err := r.Present("unionpay-debit", mode); err != nil {
-			b.Fatal(err)
-		}
-		c, _ := r.Read(ctx)
+		c := readCard(b, r, "unionpay-debit", mode)
 		start := time.Now()
 		tx, err := emv.New(cfg, c.APDU, emv.Input{Mode: km, AmountFen: fen, Now: time.Now()})
 		if err != nil {

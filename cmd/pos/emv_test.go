@@ -44,6 +44,12 @@ func presentCard(t *testing.T, name string, mode hal.CardMode) (*fake.CardReader
 		t.Fatal(err)
 	}
 	r := fake.NewCardReader(cards)
+	return r, readCard(t, r, name, mode)
+}
+
+// readCard presents a virtual card to an armed reader and takes it in.
+func readCard(t testing.TB, r *fake.CardReader, name string, mode hal.CardMode) hal.Card {
+	t.Helper()
 	r.Enable(hal.CardAny)
 	if err := r.Present(name, mode); err != nil {
 		t.Fatal(err)
@@ -52,7 +58,7 @@ func presentCard(t *testing.T, name string, mode hal.CardMode) (*fake.CardReader
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r, c
+	return c
 }
 
 func TestKernelReadsVirtualCards(t *testing.T) {

@@ -391,14 +391,7 @@ func TestHostFaultCampaign(t *testing.T) {
 // input for it, with the card's completion.
 func chipSale(t *testing.T, r *fake.CardReader, cfg *emv.Config, card string, mode hal.CardMode, fen int64, block []byte) engine.SaleInput {
 	t.Helper()
-	r.Enable(hal.CardAny)
-	if err := r.Present(card, mode); err != nil {
-		t.Fatal(err)
-	}
-	c, err := r.Read(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := readCard(t, r, card, mode)
 	km, method := emv.Contact, engine.MethodChip
 	if mode == hal.CardContactless {
 		km, method = emv.Contactless, engine.MethodTap
