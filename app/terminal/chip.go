@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/shoukuan/pos/app/emv"
 	"github.com/shoukuan/pos/app/engine"
@@ -28,6 +29,7 @@ var (
 	mWrongOffline  = m("密码错误,剩余%d次", "Wrong PIN, %d tries left")
 	mPINBlockedCVM = m("脱机密码已锁,改用其他验证方式", "Card PIN blocked; verifying another way")
 	mFallbackSwipe = m("芯片读卡失败,请刷卡", "The chip failed; swipe the card")
+	mCardRefused   = m("卡片拒绝了主机的批准,冲正待发送", "The card refused the approval; the reversal is still to go")
 )
 
 // Card errors.
@@ -113,8 +115,14 @@ func (s *cardWait) readChip(t *Terminal, c hal.Card) {
 	r.read(t, -1)
 }
 
+// cardReadTimeout bounds a card read: a reader that stops answering ends
+// the read with an error instead of holding the terminal.
+const cardReadTimeout = 30 * time.Second
+
 func (r *chipRun) read(t *Terminal, choice int) {
 	t.work(r.wait.title, mReadingCard, func(ctx context.Context) any {
+		ctx, cancel := context.WithTimeout(ctx, cardReadTimeout)
+		defer cancel()
 		return r.tx.Read(ctx, choice)
 	}, func(v any) {
 		err, _ := v.(error)

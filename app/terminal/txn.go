@@ -280,7 +280,7 @@ func (t *Terminal) finish(title msg, o txnOutcome, back func(*Terminal)) {
 	case errors.Is(o.err, engine.ErrCardDeclined) && o.res.Txn.Status == engine.StatusReversed:
 		t.showError(title, E128, "", back)
 	case errors.Is(o.err, engine.ErrCardDeclined):
-		t.showError(title, E402, t.tr(E128.Title), back)
+		t.showError(title, E402, t.tr(mCardRefused), back)
 	case errors.Is(o.err, engine.ErrReversalOwed):
 		t.showError(title, E402, "", back)
 	case errors.Is(o.err, engine.ErrNoReply):
