@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shoukuan/pos/drivers/internal/pty"
 	"github.com/shoukuan/pos/hal"
 )
 
@@ -70,7 +71,7 @@ func Start(o Options) (*Module, error) {
 	if o.TriggerOn == "" && o.TriggerOff == "" {
 		o.TriggerOn, o.TriggerOff = "\x16T\r", "\x16U\r"
 	}
-	master, slave, path, err := openPTY(o.Baud, o.Framing)
+	master, slave, path, err := pty.Open(o.Baud, o.Framing)
 	if err != nil {
 		return nil, fmt.Errorf("scanemu: %w", err)
 	}
@@ -264,7 +265,7 @@ func garble(b []byte) []byte {
 // bits and parity cannot be seen: the kernel forces a pseudo-terminal to
 // 8 bits without parity whatever is asked.
 func (m *Module) LineSettings() (baud, stopBits int, err error) {
-	return lineSettings(m.slave)
+	return pty.LineSettings(m.slave)
 }
 
 // matches reports whether the driver's line settings are the module's,

@@ -1,6 +1,8 @@
 //go:build linux
 
-package scanemu
+// Package pty opens pseudo-terminal pairs in raw mode for the device
+// emulators: a driver opens the slave as it would a UART.
+package pty
 
 import (
 	"fmt"
@@ -17,11 +19,11 @@ var rates = map[uint32]int{
 	unix.B230400: 230400, unix.B460800: 460800, unix.B921600: 921600,
 }
 
-// openPTY opens a pseudo-terminal pair and puts the line in raw mode at
+// Open opens a pseudo-terminal pair and puts the line in raw mode at
 // the module's settings. Raw mode matters before the driver opens the
 // slave: with the default line discipline, echo would send the module's
 // own output back to it and CR would turn into LF.
-func openPTY(baud int, framing string) (master, slave *os.File, path string, err error) {
+func Open(baud int, framing string) (master, slave *os.File, path string, err error) {
 	// Go puts the master in non-blocking mode on its poller, so Close
 	// interrupts the module's pending read. Fd() would undo that, hence
 	// the raw-connection Control calls below.
@@ -136,8 +138,8 @@ func cflagFor(framing string) (uint32, error) {
 	return c, nil
 }
 
-// lineSettings reads back the rate and stop bits now set on the line.
-func lineSettings(slave *os.File) (baud, stopBits int, err error) {
+// LineSettings reads back the rate and stop bits now set on the line.
+func LineSettings(slave *os.File) (baud, stopBits int, err error) {
 	var t *unix.Termios
 	err = control(slave, func(fd int) error {
 		var err error
