@@ -1,0 +1,152 @@
+package pn532_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/shoukuan/pos/drivers/fake"
+	"github.com/shoukuan/pos/drivers/pn532"
+	"github.com/shoukuan/pos/drivers/pn532/pn532emu"
+	"github.com/shoukuan/pos/hal"
+)
+
+const cardsDir = "../../testdata/cards"
+
+var selectPPSE = append(append([]byte{0x00, 0xA4, 0x04, 0x00, 0x0E}, "2PAY.SYS.DDF01"...), 0x00)
+
+func profile(t *testing.T, name string) *fake.CardProfile {
+	t.Helper()
+	cards, err := fake.LoadCardProfiles(cardsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cards {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no card %s", name)
+	return nil
+}
+
+// rig is the real driver against the emulator over an in-memory line.
+func rig(t *testing.T, o pn532emu.Options) (*pn532.Reader, *pn532emu.Emulator) {
+	t.Helper()
+	host, chip := net.Pipe()
+	e := pn532emu.New(o)
+	go e.Serve(chip)
+	r, err := pn532.New(context.Background(), host, pn532.Options{Poll: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(); chip.Close() })
+	return r, e
+}
+
+func tap(t *testing.T, r *pn532.Reader) (hal.Card, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	return r.Read(ctx)
+}
+
+func TestTapAndExchange(t *testing.T) {
+	r, e := rig(t, pn532emu.Options{Chunk: 16}) // chained answers
+	if e.RFOn() {
+		t.Error("the field is on before anyone asked for a card")
+	}
+	if st := r.SelfTest(context.Background()); !st.OK || st.Detail != "PN532 v1.6 (support 07), RF field switches" {
+		t.Errorf("self-test %+v", st)
+	}
+	r.Enable(hal.CardContactless)
+	e.Place(profile(t, "unionpay-debit"))
+	c, err := tap(t, r)
+	if err != nil || c.Mode != hal.CardContactless || c.APDU == nil {
+		t.Fatalf("tap: %+v %v", c, err)
+	}
+	resp, err := c.APDU.Exchange(context.Background(), selectPPSE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasSuffix(resp, []byte{0x90, 0x00}) || !bytes.Contains(resp, []byte("2PAY.SYS.DDF01")) || len(resp) <= 16 {
+		t.Fatalf("PPSE answer %X", resp)
+	}
+	// The card leaves: the reader notices, and with the reader disarmed
+	// the field goes down.
+	r.Enable(hal.CardNone)
+	e.Remove("")
+	if _, err := c.APDU.Exchange(context.Background(), selectPPSE); !errors.Is(err, hal.ErrDisconnected) {
+		t.Errorf("exchange with a card gone: %v", err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for e.RFOn() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if e.RFOn() {
+		t.Error("the field stays on with the reader disarmed and no card")
+	}
+}
+
+func TestFaultsOnTheLine(t *testing.T) {
+	r, e := rig(t, pn532emu.Options{SlowDelay: 200 * time.Millisecond})
+	r.Enable(hal.CardContactless)
+	e.Place(profile(t, "unionpay-debit"))
+	c, err := tap(t, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []pn532emu.Fault{pn532emu.BadChecksum, pn532emu.SendNACK, pn532emu.LoseACK, pn532emu.Slow} {
+		e.Inject(f)
+		resp, err := c.APDU.Exchange(context.Background(), selectPPSE)
+		if err != nil || !bytes.HasSuffix(resp, []byte{0x90, 0x00}) {
+			t.Errorf("after %s: %X %v", f, resp, err)
+		}
+	}
+	e.Inject(pn532emu.RemoveMidway)
+	if _, err := c.APDU.Exchange(context.Background(), selectPPSE); !errors.Is(err, hal.ErrDisconnected) || !errors.Is(err, pn532.ErrCardLeft) {
+		t.Errorf("card removed during the exchange: %v", err)
+	}
+}
+
+func TestCardsThatCannotPay(t *testing.T) {
+	r, e := rig(t, pn532emu.Options{})
+	r.Enable(hal.CardContactless)
+	e.PlaceTag("metro card")
+	if _, err := tap(t, r); !errors.Is(err, pn532.ErrNotPayment) || !errors.Is(err, hal.ErrBadRead) {
+		t.Errorf("a transit card: %v", err)
+	}
+	e.Remove("")
+	time.Sleep(400 * time.Millisecond) // the reader lets it go
+	e.Place(profile(t, "unionpay-debit"))
+	e.Place(profile(t, "phone-quickpass"))
+	var err error
+	for i := 0; i < 5 && !errors.Is(err, pn532.ErrCollision); i++ {
+		_, err = tap(t, r)
+	}
+	if !errors.Is(err, pn532.ErrCollision) {
+		t.Errorf("two cards in the field: %v", err)
+	}
+}
+
+// A port where nothing answers: the wrong port or baud rate.
+func TestNoChip(t *testing.T) {
+	host, chip := net.Pipe()
+	defer chip.Close()
+	go func() {
+		b := make([]byte, 256)
+		for {
+			if _, err := chip.Read(b); err != nil {
+				return
+			}
+		}
+	}()
+	start := time.Now()
+	_, err := pn532.New(context.Background(), host, pn532.Options{})
+	if !errors.Is(err, pn532.ErrNoAnswer) || time.Since(start) > 2*time.Second {
+		t.Errorf("no chip: %v after %v", err, time.Since(start))
+	}
+}
