@@ -155,6 +155,15 @@ func (s Scanner) uartField() string {
 type CardReader struct {
 	Driver string `json:"driver"`
 	Cards  string `json:"cards"` // fake: directory of card profiles
+	// Port and Baud: the PN532's UART (driver pn532, or contactless
+	// pn532 beside a fake chip and stripe reader).
+	Port string `json:"port,omitempty"`
+	Baud int    `json:"baud,omitempty"`
+	// Contactless puts a PN532 beside the fake reader for taps: "pn532"
+	// on Port, or "pn532-emulator" (the desktop: the PN532 emulator on a
+	// pseudo-terminal carrying the virtual cards, driven by the real
+	// driver). "" leaves taps to the fake.
+	Contactless string `json:"contactless,omitempty"`
 }
 
 type Printer struct {
@@ -168,7 +177,7 @@ var knownDrivers = map[string][]string{
 	"display":     {"console", "memory"},
 	"keypad":      {"console", "fake"},
 	"scanner":     {"fake", "none", "uart", "camera"},
-	"card_reader": {"fake", "none"},
+	"card_reader": {"fake", "none", "pn532"},
 	"printer":     {"fake", "none"},
 	"indicator":   {"fake", "none"},
 }
@@ -278,8 +287,32 @@ func (d *Desc) Validate() error {
 	} else if f := d.Scanner.cameraField(); f != "" {
 		return fmt.Errorf("scanner.%s: only the camera driver takes it", f)
 	}
-	if d.CardReader.Driver == "fake" && d.CardReader.Cards == "" {
+	cr := d.CardReader
+	if cr.Driver == "fake" && cr.Cards == "" {
 		return errors.New("card_reader.cards: the fake card reader needs a directory of card profiles")
+	}
+	switch cr.Contactless {
+	case "", "pn532", "pn532-emulator":
+	default:
+		return fmt.Errorf("card_reader.contactless %q: want pn532 or pn532-emulator", cr.Contactless)
+	}
+	if cr.Contactless != "" && cr.Driver != "fake" {
+		return errors.New("card_reader.contactless: goes beside the fake reader (driver fake)")
+	}
+	if cr.Contactless == "pn532-emulator" && cr.Cards == "" {
+		return errors.New("card_reader.cards: the PN532 emulator carries the virtual cards of a directory")
+	}
+	needsPort := cr.Driver == "pn532" || cr.Contactless == "pn532"
+	if needsPort && (cr.Port == "" || !filepath.IsAbs(cr.Port)) {
+		return fmt.Errorf("card_reader.port %q: the PN532's serial device, e.g. /dev/ttyS2", cr.Port)
+	}
+	if !needsPort && cr.Port != "" {
+		return errors.New("card_reader.port: only a PN532 on a UART takes it")
+	}
+	switch cr.Baud {
+	case 0, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600:
+	default:
+		return fmt.Errorf("card_reader.baud %d: a PN532 HSU rate (115200 by default)", cr.Baud)
 	}
 	if d.Printer.Driver != "none" && (d.Printer.Columns < 24 || d.Printer.Columns > 64) {
 		return fmt.Errorf("printer.columns %d: want 24-64 (32 for 58 mm paper, 48 for 80 mm)", d.Printer.Columns)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/shoukuan/pos/drivers/console"
 	"github.com/shoukuan/pos/drivers/uartscan"
+	"github.com/shoukuan/pos/drivers/pn532/pn532emu"
 	"github.com/shoukuan/pos/drivers/uartscan/scanemu"
 	"github.com/shoukuan/pos/hal"
 )
@@ -171,6 +172,7 @@ func TestValidateUARTScanner(t *testing.T) {
 func TestOpenUARTBoardWithoutPort(t *testing.T) {
 	d, _ := Load("devkit")
 	d.Scanner.Port = filepath.Join(t.TempDir(), "ttyS1")
+	d.CardReader.Port = filepath.Join(t.TempDir(), "ttyS2")
 	_, err := Open(d, Env{DataDir: t.TempDir(), Assets: "..", Headless: true})
 	if err == nil || !strings.Contains(err.Error(), "board devkit: scanner.port") || !strings.Contains(err.Error(), d.Scanner.Port) {
 		t.Fatalf("open without the port: %v", err)
@@ -183,11 +185,22 @@ func TestOpenUARTScanner(t *testing.T) {
 		t.Skipf("no pseudo-terminal here: %v", err)
 	}
 	defer emu.Close()
+	// The dev kit's PN532 on its own line.
+	nfc, err := pn532emu.ListenPTY(pn532emu.New(pn532emu.Options{}), 115200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nfc.Close()
 	d, _ := Load("devkit")
 	d.Scanner.Port = emu.Path()
+	d.CardReader.Port = nfc.Path()
 	b, err := Open(d, Env{DataDir: t.TempDir(), Assets: "..", Headless: true})
 	if err != nil {
 		t.Fatal(err)
+	}
+	defer b.Close()
+	if b.Fakes.PN532 == nil {
+		t.Fatal("the dev kit's taps do not go to its PN532")
 	}
 	s, ok := b.Devices.Scanner.(*uartscan.Scanner)
 	if !ok || b.Fakes.Scanner != nil {

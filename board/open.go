@@ -1,6 +1,7 @@
 package board
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -8,6 +9,8 @@ import (
 
 	"github.com/shoukuan/pos/drivers/console"
 	"github.com/shoukuan/pos/drivers/fake"
+	"github.com/shoukuan/pos/drivers/pn532"
+	"github.com/shoukuan/pos/drivers/pn532/pn532emu"
 	"github.com/shoukuan/pos/drivers/uartscan"
 	"github.com/shoukuan/pos/hal"
 )
@@ -40,6 +43,10 @@ type Fakes struct {
 	Display   *fake.Display
 	Scanner   *fake.Scanner
 	Cards     *fake.CardReader
+	// Field is the PN532 emulator's field on a pn532-emulator board: taps
+	// go there, through the real driver (PN532).
+	Field *pn532emu.Emulator
+	PN532 *pn532.Reader
 	Printer   *fake.Printer
 	Indicator *fake.Indicator
 }
@@ -99,6 +106,33 @@ func Open(d *Desc, env Env) (_ *Board, err error) {
 			}
 		}
 		dev.CardReader = f.Cards
+		if d.CardReader.Contactless != "" {
+			port := d.CardReader.Port
+			if d.CardReader.Contactless == "pn532-emulator" {
+				f.Field = pn532emu.New(pn532emu.Options{Baud: d.CardReader.baud()})
+				p, err := pn532emu.ListenPTY(f.Field, d.CardReader.baud())
+				if err != nil {
+					return nil, fmt.Errorf("board %s: PN532 emulator: %w", d.Name, err)
+				}
+				b.closers = append(b.closers, p)
+				port = p.Path()
+			}
+			r, err := pn532.Open(context.Background(), port, d.CardReader.baud(), pn532.Options{})
+			if err != nil {
+				return nil, fmt.Errorf("board %s: card_reader: %w", d.Name, err)
+			}
+			// Closed before the emulator: closers run in reverse.
+			b.closers = append(b.closers, r)
+			f.PN532 = r
+			dev.CardReader = newCardMux(f.Cards, r)
+		}
+	case "pn532":
+		r, err := pn532.Open(context.Background(), d.CardReader.Port, d.CardReader.baud(), pn532.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("board %s: card_reader: %w", d.Name, err)
+		}
+		b.closers = append(b.closers, r)
+		dev.CardReader = r
 	}
 	switch d.Printer.Driver {
 	case "fake":
@@ -154,7 +188,8 @@ func (b *Board) Close() {
 	if b.Console != nil {
 		b.Console.Close()
 	}
-	for _, c := range b.closers {
-		c.Close()
+	// Last opened, first closed: a driver before the emulator it talks to.
+	for i := len(b.closers) - 1; i >= 0; i-- {
+		b.closers[i].Close()
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/shoukuan/pos/drivers/console"
 	"github.com/shoukuan/pos/drivers/fake"
+	"github.com/shoukuan/pos/drivers/pn532/pn532emu"
 	"github.com/shoukuan/pos/hal"
 )
 
@@ -30,7 +31,7 @@ func simPanels(f *Fakes) []console.Panel {
 		ps = append(ps, &scannerPanel{s: f.Scanner, images: f.Scanner.Images()})
 	}
 	if f.Cards != nil {
-		ps = append(ps, &cardPanel{r: f.Cards})
+		ps = append(ps, &cardPanel{r: f.Cards, field: f.Field})
 	}
 	if f.Indicator != nil {
 		ps = append(ps, &indicatorPanel{i: f.Indicator})
@@ -165,6 +166,7 @@ func (sp *scannerPanel) HandleKey(k console.KeyPress) bool {
 
 type cardPanel struct {
 	r      *fake.CardReader
+	field  *pn532emu.Emulator // taps go into the PN532 emulator's field, when the board has one
 	mu     sync.Mutex
 	sel    int
 	status string
@@ -211,6 +213,9 @@ func (cp *cardPanel) HandleKey(k console.KeyPress) bool {
 		return true
 	case 'r':
 		cp.r.Remove()
+		if cp.field != nil {
+			cp.field.Remove("")
+		}
 		cp.status = "card removed"
 		return true
 	case 't':
@@ -221,6 +226,15 @@ func (cp *cardPanel) HandleKey(k console.KeyPress) bool {
 		mode = hal.CardMagstripe
 	default:
 		return false
+	}
+	if mode == hal.CardContactless && cp.field != nil {
+		// Into the PN532's field: the real driver finds it when it polls.
+		if err := cp.field.Place(cards[cp.sel]); err != nil {
+			cp.status = "! " + err.Error()
+		} else {
+			cp.status = "in the PN532 field: " + cards[cp.sel].Name
+		}
+		return true
 	}
 	if err := cp.r.Present(cards[cp.sel].Name, mode); err != nil {
 		cp.status = "! " + err.Error()

@@ -14,6 +14,8 @@ import (
 	"github.com/shoukuan/pos/app/hostsim"
 	"github.com/shoukuan/pos/board"
 	"github.com/shoukuan/pos/drivers/fake"
+	"github.com/shoukuan/pos/drivers/pn532"
+	"github.com/shoukuan/pos/drivers/pn532/pn532emu"
 	"github.com/shoukuan/pos/hal"
 )
 
@@ -114,3 +116,70 @@ func BenchmarkKernelInsert(b *testing.B) { benchmarkKernel(b, hal.CardChip, 1234
 
 // BenchmarkKernelTap: a QuickPass tap with fDDA.
 func BenchmarkKernelTap(b *testing.B) { benchmarkKernel(b, hal.CardContactless, 5000) }
+
+// BenchmarkTapPN532 is a QuickPass tap through the real PN532 driver on a
+// serial line (a pty) to the emulator, which paces its bytes as a UART at
+// 115200 baud would: from the card entering the field to the kernel's
+// ARQC and field 55 (host excluded). It reports the time and the bytes on
+// the wire both ways.
+func BenchmarkTapPN532(b *testing.B) {
+	cards, err := fake.LoadCardProfiles(cardsDir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var card *fake.CardProfile
+	for _, c := range cards {
+		if c.Name == "unionpay-debit" {
+			card = c
+		}
+	}
+	e := pn532emu.New(pn532emu.Options{Baud: 115200})
+	p, err := pn532emu.ListenPTY(e, 115200)
+	if err != nil {
+		b.Skip("no pty:", err)
+	}
+	defer p.Close()
+	ctx := context.Background()
+	r, err := pn532.Open(ctx, p.Path(), 115200, pn532.Options{Poll: 20 * time.Millisecond})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	cfg := kernelConfig(b)
+	lat := make([]time.Duration, 0, b.N)
+	var wire int
+	for b.Loop() {
+		r.Enable(hal.CardContactless)
+		in0, out0 := e.Bytes()
+		start := time.Now()
+		e.Place(card)
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		c, err := r.Read(rctx)
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+		tx, err := emv.New(cfg, c.APDU, emv.Input{Mode: emv.Contactless, AmountFen: 5000, Now: time.Now()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := tx.Read(ctx, -1); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tx.RequestOnline(ctx); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+		in1, out1 := e.Bytes()
+		wire += in1 - in0 + out1 - out0
+		e.Remove("")
+		r.Enable(hal.CardNone)
+		for i := 0; i < 100 && e.RFOn(); i++ {
+			time.Sleep(5 * time.Millisecond) // the reader lets the card go
+		}
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*9/10].Microseconds())/1000, "p90-ms")
+	b.ReportMetric(float64(wire)/float64(len(lat)), "wire-bytes")
+}

@@ -288,3 +288,15 @@ expect screen "交易成功"
 		t.Fatalf("trace %+v %v", tr, err)
 	}
 }
+
+// The QuickPass scenario again on the sim-pn532 board: every tap goes
+// through the real PN532 driver, over a serial line, to the emulator, and
+// pays end to end (kernel, host, receipt).
+func TestTapScenarioThroughPN532(t *testing.T) {
+	var out bytes.Buffer
+	p := filepath.Join(repoRoot, "testdata", "scenarios", "chip-tap.txt")
+	code := run([]string{"scenario", "--board", "sim-pn532", "--assets", repoRoot, "--data", t.TempDir(), "--secrets", t.TempDir(), p}, &out, &out)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, out.String())
+	}
+}

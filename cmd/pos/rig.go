@@ -194,6 +194,27 @@ func (r *rig) Card(name string, mode hal.CardMode) error {
 	if r.b.Fakes.Cards == nil {
 		return errors.New("this board has no fake card reader")
 	}
+	if f := r.b.Fakes; mode == hal.CardContactless && f.Field != nil {
+		// Into the PN532 emulator's field: the real driver finds it on
+		// its next poll, if the terminal has armed it.
+		p, err := f.Cards.Card(name)
+		if err != nil {
+			return err
+		}
+		before := f.PN532.Delivered()
+		if err := f.Field.Place(p); err != nil {
+			return err
+		}
+		deadline := time.Now().Add(3 * time.Second)
+		for f.PN532.Delivered() == before {
+			if time.Now().After(deadline) {
+				f.Field.Remove(name)
+				return fmt.Errorf("card reader: %w: the PN532 did not find the card (is the reader armed?)", hal.ErrDisabled)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		return nil
+	}
 	return r.b.Fakes.Cards.Present(name, mode)
 }
 
@@ -205,6 +226,9 @@ func (r *rig) RemoveCard() error {
 		return errors.New("this board has no fake card reader")
 	}
 	r.b.Fakes.Cards.Remove()
+	if r.b.Fakes.Field != nil {
+		r.b.Fakes.Field.Remove("")
+	}
 	return nil
 }
 
@@ -312,7 +336,8 @@ func (r *rig) settle() error {
 		}
 		quiet := f.Keypad.Pending() == 0 &&
 			(f.Scanner == nil || f.Scanner.Pending() == 0) &&
-			(f.Cards == nil || f.Cards.Pending() == 0)
+			(f.Cards == nil || f.Cards.Pending() == 0) &&
+			(f.PN532 == nil || f.PN532.Pending() == 0)
 		// A wallet job asleep until the script's next `wait` counts as idle.
 		if quiet && (r.t.Idle() || r.t.Pending() == int64(r.sleeper.blocked())) {
 			return nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"strconv"
 	"time"
 
@@ -62,7 +63,7 @@ func placeFor(desc *board.Desc, dataDir, secrets, assets string) (place, error) 
 // a configuration that would take real cards on a test key or a simulated
 // host without saying so.
 func demoMode(cfg config.Config, desc *board.Desc) (bool, error) {
-	demo := cfg.Demo || cfg.Host.InProcess && desc.Name == "sim"
+	demo := cfg.Demo || cfg.Host.InProcess && (desc.Name == "sim" || strings.HasPrefix(desc.Name, "sim-"))
 	if cfg.Host.InProcess && !demo {
 		return false, fmt.Errorf("host.in_process: the in-process host simulator takes no real payments; on board %s it needs \"demo\": true in the configuration", desc.Name)
 	}

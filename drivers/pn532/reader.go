@@ -52,6 +52,29 @@ type Reader struct {
 	lastUse time.Time
 	closed  bool
 	wg      sync.WaitGroup
+
+	delivered   int  // card events queued for the application, ever
+	outstanding bool // an event was read and the reader not asked again since
+}
+
+// Delivered counts the card events (cards, and cards that cannot pay)
+// the reader has found.
+func (r *Reader) Delivered() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.delivered
+}
+
+// Pending is the card events not yet taken in: queued, or read and the
+// reader not yet asked for the next (the application is still on it).
+func (r *Reader) Pending() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := len(r.cards)
+	if r.outstanding {
+		n++
+	}
+	return n
 }
 
 type cardEvent struct {
@@ -144,8 +167,14 @@ func (r *Reader) Enable(modes hal.CardMode) error {
 
 // Read waits for the next card (or a card that cannot pay).
 func (r *Reader) Read(ctx context.Context) (hal.Card, error) {
+	r.mu.Lock()
+	r.outstanding = false
+	r.mu.Unlock()
 	select {
 	case ev := <-r.cards:
+		r.mu.Lock()
+		r.outstanding = true
+		r.mu.Unlock()
 		return ev.card, ev.err
 	case <-ctx.Done():
 		return hal.Card{}, ctx.Err()
@@ -184,10 +213,13 @@ func (r *Reader) poll(stop chan struct{}) {
 		fieldOn = true
 		ev, found := r.listOne(ctx)
 		if found {
+			r.mu.Lock()
 			select {
 			case r.cards <- ev:
+				r.delivered++
 			default: // the last one was not taken: keep it
 			}
+			r.mu.Unlock()
 		}
 		sleep(stop, r.o.Poll)
 	}
