@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/shoukuan/pos/drivers/console"
-	"github.com/shoukuan/pos/drivers/uartscan"
 	"github.com/shoukuan/pos/drivers/pn532/pn532emu"
+	"github.com/shoukuan/pos/drivers/uartscan"
 	"github.com/shoukuan/pos/drivers/uartscan/scanemu"
 	"github.com/shoukuan/pos/hal"
 )

@@ -39,14 +39,14 @@ type Board struct {
 
 // Fakes are the fake devices of the board, nil where a real driver sits.
 type Fakes struct {
-	Keypad    *fake.Keypad
-	Display   *fake.Display
-	Scanner   *fake.Scanner
-	Cards     *fake.CardReader
+	Keypad  *fake.Keypad
+	Display *fake.Display
+	Scanner *fake.Scanner
+	Cards   *fake.CardReader
 	// Field is the PN532 emulator's field on a pn532-emulator board: taps
 	// go there, through the real driver (PN532).
-	Field *pn532emu.Emulator
-	PN532 *pn532.Reader
+	Field     *pn532emu.Emulator
+	PN532     *pn532.Reader
 	Printer   *fake.Printer
 	Indicator *fake.Indicator
 }

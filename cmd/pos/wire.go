@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"strings"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shoukuan/pos/app/config"
