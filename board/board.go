@@ -159,6 +159,9 @@ type CardReader struct {
 	// pn532 beside a fake chip and stripe reader).
 	Port string `json:"port,omitempty"`
 	Baud int    `json:"baud,omitempty"`
+	// I2C is the bus of a PN532 wired by I2C instead ("1" or
+	// "/dev/i2c-1"), at its address 0x24.
+	I2C string `json:"i2c,omitempty"`
 	// Contactless puts a PN532 beside the fake reader for taps: "pn532"
 	// on Port, or "pn532-emulator" (the desktop: the PN532 emulator on a
 	// pseudo-terminal carrying the virtual cards, driven by the real
@@ -303,11 +306,14 @@ func (d *Desc) Validate() error {
 		return errors.New("card_reader.cards: the PN532 emulator carries the virtual cards of a directory")
 	}
 	needsPort := cr.Driver == "pn532" || cr.Contactless == "pn532"
-	if needsPort && (cr.Port == "" || !filepath.IsAbs(cr.Port)) {
-		return fmt.Errorf("card_reader.port %q: the PN532's serial device, e.g. /dev/ttyS2", cr.Port)
-	}
-	if !needsPort && cr.Port != "" {
-		return errors.New("card_reader.port: only a PN532 on a UART takes it")
+	switch {
+	case needsPort && cr.Port != "" && cr.I2C != "":
+		return errors.New("card_reader: a PN532 on a UART (port) or on I2C (i2c), not both")
+	case needsPort && cr.I2C != "":
+	case needsPort && (cr.Port == "" || !filepath.IsAbs(cr.Port)):
+		return fmt.Errorf("card_reader.port %q: the PN532's serial device, e.g. /dev/ttyS2 (or i2c: its bus)", cr.Port)
+	case !needsPort && (cr.Port != "" || cr.I2C != ""):
+		return errors.New("card_reader.port, card_reader.i2c: only a PN532 takes them")
 	}
 	switch cr.Baud {
 	case 0, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600:

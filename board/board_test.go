@@ -277,3 +277,27 @@ func TestDeviceMessagesWrapAtWords(t *testing.T) {
 		t.Errorf("short box: %+v", short)
 	}
 }
+
+func TestPN532Wiring(t *testing.T) {
+	base, _ := Load("devkit")
+	for _, tc := range []struct {
+		name        string
+		port, i2c   string
+		contactless string
+		ok          bool
+	}{
+		{"uart", "/dev/ttyS2", "", "pn532", true},
+		{"i2c", "", "1", "pn532", true},
+		{"both", "/dev/ttyS2", "1", "pn532", false},
+		{"neither", "", "", "pn532", false},
+		{"relative port", "ttyS2", "", "pn532", false},
+		{"port without a pn532", "/dev/ttyS2", "", "", false},
+		{"unknown", "", "", "rc522", false},
+	} {
+		d := *base
+		d.CardReader.Port, d.CardReader.I2C, d.CardReader.Contactless = tc.port, tc.i2c, tc.contactless
+		if err := d.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+}

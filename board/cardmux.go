@@ -3,8 +3,15 @@ package board
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 
+	"periph.io/x/conn/v3/driver/driverreg"
+	"periph.io/x/conn/v3/i2c/i2creg"
+	_ "periph.io/x/host/v3/sysfs" // the I2C buses of Linux's i2c-dev
+
+	"github.com/shoukuan/pos/drivers/pn532"
 	"github.com/shoukuan/pos/hal"
 )
 
@@ -14,6 +21,22 @@ func (c CardReader) baud() int {
 		return 115200
 	}
 	return c.Baud
+}
+
+// openPN532 opens the PN532 on its UART, or on its I2C bus.
+func (c CardReader) openPN532(port string) (*pn532.Reader, error) {
+	ctx := context.Background()
+	if c.I2C == "" || c.Contactless == "pn532-emulator" {
+		return pn532.Open(ctx, port, c.baud(), pn532.Options{})
+	}
+	if _, err := driverreg.Init(); err != nil {
+		return nil, fmt.Errorf("pn532: I2C drivers: %w", err)
+	}
+	bus, err := i2creg.Open(strings.TrimPrefix(c.I2C, "/dev/i2c-"))
+	if err != nil {
+		return nil, fmt.Errorf("pn532: I2C bus %s: %w", c.I2C, err)
+	}
+	return pn532.NewI2C(ctx, bus, bus, pn532.Options{})
 }
 
 // cardMux is one hal.CardReader made of two: taps from the contactless

@@ -1,7 +1,6 @@
 package board
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -117,7 +116,7 @@ func Open(d *Desc, env Env) (_ *Board, err error) {
 				b.closers = append(b.closers, p)
 				port = p.Path()
 			}
-			r, err := pn532.Open(context.Background(), port, d.CardReader.baud(), pn532.Options{})
+			r, err := d.CardReader.openPN532(port)
 			if err != nil {
 				return nil, fmt.Errorf("board %s: card_reader: %w", d.Name, err)
 			}
@@ -127,7 +126,7 @@ func Open(d *Desc, env Env) (_ *Board, err error) {
 			dev.CardReader = newCardMux(f.Cards, r)
 		}
 	case "pn532":
-		r, err := pn532.Open(context.Background(), d.CardReader.Port, d.CardReader.baud(), pn532.Options{})
+		r, err := d.CardReader.openPN532(d.CardReader.Port)
 		if err != nil {
 			return nil, fmt.Errorf("board %s: card_reader: %w", d.Name, err)
 		}

@@ -150,3 +150,27 @@ func TestNoChip(t *testing.T) {
 		t.Errorf("no chip: %v after %v", err, time.Since(start))
 	}
 }
+
+// The same driver over I2C (periph's i2c.Bus), to the emulator's I2C face.
+func TestTapOverI2C(t *testing.T) {
+	e := pn532emu.New(pn532emu.Options{Chunk: 64})
+	bus := pn532emu.I2C(e)
+	r, err := pn532.NewI2C(context.Background(), bus, bus, pn532.Options{Poll: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if st := r.SelfTest(context.Background()); !st.OK {
+		t.Fatalf("self-test over I2C: %+v", st)
+	}
+	r.Enable(hal.CardContactless)
+	e.Place(profile(t, "unionpay-debit"))
+	c, err := tap(t, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.APDU.Exchange(context.Background(), selectPPSE)
+	if err != nil || !bytes.HasSuffix(resp, []byte{0x90, 0x00}) || !bytes.Contains(resp, []byte("UnionPay Debit")) {
+		t.Fatalf("PPSE over I2C: %X %v", resp, err)
+	}
+}
