@@ -15,4 +15,9 @@ var (
 	// ErrBadRead: the device works but what it read was unusable (a
 	// garbled scan, noise on the line); the next read may be fine.
 	ErrBadRead = errors.New("unreadable input")
+	// ErrCardNotSupported: a card the reader found but that cannot pay
+	// (a transit or access card in the field); with ErrBadRead.
+	ErrCardNotSupported = errors.New("this card cannot pay")
+	// ErrTwoCards: more than one card at once; with ErrBadRead.
+	ErrTwoCards = errors.New("more than one card presented")
 )

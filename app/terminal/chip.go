@@ -56,6 +56,19 @@ func init() {
 	ErrCodes = append(ErrCodes, E122, E123, E124, E125, E126, E127, E128, E129)
 }
 
+var mOneCard = m("请只出示一张卡", "Present one card only")
+
+// cardRefused says why a tap did nothing: a card that cannot pay, or two
+// cards at once.
+func (s *cardWait) cardRefused(t *Terminal, err error) {
+	if errors.Is(err, hal.ErrTwoCards) {
+		s.note = t.tr(mOneCard)
+	} else {
+		s.note = E124.Code + " " + t.tr(E124.Title)
+	}
+	t.Show(s)
+}
+
 // chipCard is a chip card's track 2: service code 2xx or 6xx.
 func chipCard(track2 string) bool {
 	i := strings.IndexAny(track2, "=D")

@@ -106,6 +106,8 @@ type (
 	}
 	codeTaker interface{ code(t *Terminal, c hal.Code) }
 	cardTaker interface{ card(t *Terminal, c hal.Card) }
+	// cardRefuser hears of a card the reader found but cannot use.
+	cardRefuser interface{ cardRefused(t *Terminal, err error) }
 )
 
 // New prepares a terminal; Run starts it.
@@ -269,6 +271,14 @@ func (t *Terminal) onCard(c hal.Card) {
 // deviceFailed logs a device read error and waits before the next try so a
 // dead device does not spin. It reports whether to stop.
 func (t *Terminal) deviceFailed(ctx context.Context, dev string, err error) bool {
+	if errors.Is(err, hal.ErrCardNotSupported) || errors.Is(err, hal.ErrTwoCards) {
+		// The cashier must know why the tap did nothing.
+		t.post(func() {
+			if s, ok := t.screen.(cardRefuser); ok {
+				s.cardRefused(t, err)
+			}
+		})
+	}
 	if errors.Is(err, hal.ErrBadRead) {
 		// A garbled scan: the cashier scans again at once, no pause.
 		t.log.Info("unreadable input", "device", dev, "err", err)

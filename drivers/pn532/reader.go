@@ -251,9 +251,9 @@ func (r *Reader) listOne(ctx context.Context) (cardEvent, bool) {
 	r.mu.Unlock()
 	switch {
 	case v[0] > 1:
-		return cardEvent{err: fmt.Errorf("%w: %w", hal.ErrBadRead, ErrCollision)}, true
+		return cardEvent{err: fmt.Errorf("%w: %w: %w", hal.ErrBadRead, hal.ErrTwoCards, ErrCollision)}, true
 	case t.sak&0x20 == 0:
-		return cardEvent{err: fmt.Errorf("%w: %w", hal.ErrBadRead, ErrNotPayment)}, true
+		return cardEvent{err: fmt.Errorf("%w: %w: %w", hal.ErrBadRead, hal.ErrCardNotSupported, ErrNotPayment)}, true
 	}
 	return cardEvent{card: hal.Card{Mode: hal.CardContactless, APDU: &isoDep{r: r, tg: t.tg}}}, true
 }

@@ -116,7 +116,7 @@ func TestCardsThatCannotPay(t *testing.T) {
 	r, e := rig(t, pn532emu.Options{})
 	r.Enable(hal.CardContactless)
 	e.PlaceTag("metro card")
-	if _, err := tap(t, r); !errors.Is(err, pn532.ErrNotPayment) || !errors.Is(err, hal.ErrBadRead) {
+	if _, err := tap(t, r); !errors.Is(err, pn532.ErrNotPayment) || !errors.Is(err, hal.ErrBadRead) || !errors.Is(err, hal.ErrCardNotSupported) {
 		t.Errorf("a transit card: %v", err)
 	}
 	e.Remove("")
@@ -127,7 +127,7 @@ func TestCardsThatCannotPay(t *testing.T) {
 	for i := 0; i < 5 && !errors.Is(err, pn532.ErrCollision); i++ {
 		_, err = tap(t, r)
 	}
-	if !errors.Is(err, pn532.ErrCollision) {
+	if !errors.Is(err, pn532.ErrCollision) || !errors.Is(err, hal.ErrTwoCards) {
 		t.Errorf("two cards in the field: %v", err)
 	}
 }
