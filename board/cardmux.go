@@ -58,6 +58,12 @@ type readResult struct {
 func newCardMux(slot, field hal.CardReader) *cardMux { return &cardMux{slot: slot, field: field} }
 
 func (m *cardMux) Enable(modes hal.CardMode) error {
+	if modes == hal.CardNone {
+		// What was kept belongs to the screen that is gone.
+		m.mu.Lock()
+		m.kept = nil
+		m.mu.Unlock()
+	}
 	return errors.Join(m.slot.Enable(modes&^hal.CardContactless), m.field.Enable(modes&hal.CardContactless))
 }
 
@@ -82,7 +88,7 @@ func (m *cardMux) Read(ctx context.Context) (hal.Card, error) {
 	first := <-results
 	cancel()
 	second := <-results
-	if second.err == nil || !errors.Is(second.err, context.Canceled) {
+	if second.err == nil || !errors.Is(second.err, context.Canceled) && !errors.Is(second.err, context.DeadlineExceeded) {
 		m.mu.Lock()
 		m.kept = append(m.kept, second)
 		m.mu.Unlock()

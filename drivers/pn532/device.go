@@ -22,6 +22,7 @@ type device struct {
 	in   chan []byte // chunks from the pump
 	buf  []byte
 	dead chan struct{}
+	quit chan struct{}
 	err  error // why the pump stopped
 
 	mu      sync.Mutex // one command at a time
@@ -32,7 +33,7 @@ type device struct {
 
 // newDevice starts the pump on port.
 func newDevice(port io.ReadWriteCloser, timeout time.Duration) *device {
-	d := &device{port: port, in: make(chan []byte, 64), dead: make(chan struct{}), timeout: timeout}
+	d := &device{port: port, in: make(chan []byte, 64), dead: make(chan struct{}), quit: make(chan struct{}), timeout: timeout}
 	go d.pump()
 	return d
 }
@@ -48,7 +49,11 @@ func (d *device) pump() {
 		n, err := d.port.Read(b)
 		if n > 0 {
 			fast = 0
-			d.in <- b[:n]
+			select {
+			case d.in <- b[:n]:
+			case <-d.quit:
+				return
+			}
 			continue
 		}
 		if err != nil && err != io.EOF {
@@ -120,10 +125,23 @@ func (d *device) flush() {
 	}
 }
 
+// errUnknownOutcome: a command that acts on the card (InDataExchange) was
+// sent and its answer never came: it must not be sent again, since the
+// card may have acted on it (a GENERATE AC twice).
+var errUnknownOutcome = errors.New("pn532: no answer to a command the card may have acted on")
+
+// errChipNACK: the chip did not take the frame and asks for it again.
+var errChipNACK = errors.New("pn532: the chip asked for the command again (NACK)")
+
 // command sends cmd with params and returns the answer's data after the
 // response code. wait bounds the answer (the ACK comes within the
-// device's timeout).
+// device's timeout). A command is sent again only while the chip has not
+// taken it (no ACK, no answer), and a card command not even then.
 func (d *device) command(ctx context.Context, cmd byte, params []byte, wait time.Duration) ([]byte, error) {
+	return d.exchange(ctx, cmd, params, wait, cmd != cmdInDataExchange)
+}
+
+func (d *device) exchange(ctx context.Context, cmd byte, params []byte, wait time.Duration, resend bool) ([]byte, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	frame, err := EncodeFrame(tfiHost, append([]byte{cmd}, params...))
@@ -142,12 +160,20 @@ func (d *device) command(ctx context.Context, cmd byte, params []byte, wait time
 		if err = d.send(frame); err != nil {
 			return nil, err
 		}
-		resp, err = d.await(cmd, wait)
+		var taken bool
+		resp, taken, err = d.await(cmd, wait, !resend)
 		if err == nil {
 			break
 		}
 		if errors.Is(err, ErrSyntax) || errors.Is(err, hal.ErrDisconnected) {
 			return nil, fmt.Errorf("pn532: command %02X: %w", cmd, err)
+		}
+		if taken || !resend && !errors.Is(err, errChipNACK) {
+			// The chip has it; its outcome is unknown. An ACK aborts what
+			// it may still be doing, and what it says late is dropped.
+			d.send(ackFrame)
+			d.flush()
+			return nil, fmt.Errorf("%w: command %02X: %v", errUnknownOutcome, cmd, err)
 		}
 		d.flush()
 	}
@@ -156,38 +182,43 @@ func (d *device) command(ctx context.Context, cmd byte, params []byte, wait time
 }
 
 // await reads the ACK (tolerating a lost one) and the answer, asking
-// again with a NACK for a garbled answer.
-func (d *device) await(cmd byte, wait time.Duration) (Frame, error) {
-	r := &lineReader{d: d, deadline: time.Now().Add(d.timeout)}
-	acked := false
+// again with a NACK for a garbled answer. taken reports that the chip
+// had the command (it ACKed or answered). patient waits the whole answer
+// time even without an ACK: a lost ACK must not make a card command go
+// twice.
+func (d *device) await(cmd byte, wait time.Duration, patient bool) (f Frame, taken bool, err error) {
+	first := d.timeout
+	if patient {
+		first = wait
+	}
+	r := &lineReader{d: d, deadline: time.Now().Add(first)}
 	for nacks := 0; ; {
 		f, err := ReadFrame(r)
 		switch {
 		case errors.Is(err, ErrChecksum) && nacks < 3:
 			nacks++
+			taken = true
 			if err := d.send(nackFrame); err != nil {
-				return Frame{}, err
+				return Frame{}, taken, err
 			}
 			r.deadline = time.Now().Add(wait)
 			continue
-		case errors.Is(err, ErrNoAnswer) && !acked:
-			return Frame{}, err
 		case err != nil:
-			return Frame{}, err
+			return Frame{}, taken, err
 		case f.NACK:
-			return Frame{}, errors.New("pn532: the chip asked for the command again (NACK)")
+			return Frame{}, false, errChipNACK
 		case f.ACK:
-			acked = true
+			taken = true
 			r.deadline = time.Now().Add(wait)
 			continue
 		case f.TFI == tfiError:
-			return Frame{}, ErrSyntax
+			return Frame{}, true, ErrSyntax
 		case f.TFI != tfiChip || len(f.Data) == 0 || f.Data[0] != cmd+1:
-			return Frame{}, fmt.Errorf("%w: an answer that is not to command %02X", ErrFrame, cmd)
+			return Frame{}, true, fmt.Errorf("%w: an answer that is not to command %02X", ErrFrame, cmd)
 		}
 		// An answer without an ACK before it: the ACK was lost on the
 		// line; the answer stands.
-		return f, nil
+		return f, true, nil
 	}
 }
 
@@ -206,6 +237,7 @@ func (d *device) wakeUp(ctx context.Context) error {
 }
 
 func (d *device) close() error {
+	close(d.quit)
 	err := d.port.Close()
 	<-d.dead
 	return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"periph.io/x/conn/v3/i2c"
@@ -22,22 +23,37 @@ type i2cPort struct {
 	addr   uint16
 	closer io.Closer
 	done   chan struct{}
-	closed bool
+	once   sync.Once
+}
+
+// tx retries a transaction the bus refused: a chip waking from power
+// down may not acknowledge its address at once.
+func (p *i2cPort) tx(w, r []byte) error {
+	var err error
+	for try := 0; try < 3; try++ {
+		if err = p.bus.Tx(p.addr, w, r); err == nil {
+			return nil
+		}
+		time.Sleep(time.Duration(try+1) * time.Millisecond)
+	}
+	return err
 }
 
 // maxI2CRead is a status byte and the longest frame.
 const maxI2CRead = 1 + 8 + maxData + 1 + 2
 
 func (p *i2cPort) Write(b []byte) (int, error) {
-	if p.closed {
+	select {
+	case <-p.done:
 		return 0, io.ErrClosedPipe
+	default:
 	}
 	// HSU's wake-up preamble means nothing on I2C; the bus address wakes
 	// the chip.
 	if len(b) > 2 && b[0] == 0x55 && b[1] == 0x55 {
 		return len(b), nil
 	}
-	if err := p.bus.Tx(p.addr, b, nil); err != nil {
+	if err := p.tx(b, nil); err != nil {
 		return 0, err
 	}
 	return len(b), nil
@@ -54,7 +70,7 @@ func (p *i2cPort) Read(b []byte) (int, error) {
 			return 0, io.ErrClosedPipe
 		default:
 		}
-		if err := p.bus.Tx(p.addr, nil, st); err != nil {
+		if err := p.tx(nil, st); err != nil {
 			return 0, err
 		}
 		if st[0]&0x01 != 0 {
@@ -66,7 +82,7 @@ func (p *i2cPort) Read(b []byte) (int, error) {
 		time.Sleep(time.Millisecond)
 	}
 	buf := make([]byte, maxI2CRead)
-	if err := p.bus.Tx(p.addr, nil, buf); err != nil {
+	if err := p.tx(nil, buf); err != nil {
 		return 0, err
 	}
 	frame := trimFrame(buf[1:])
@@ -98,15 +114,14 @@ func trimFrame(b []byte) []byte {
 }
 
 func (p *i2cPort) Close() error {
-	if p.closed {
-		return nil
-	}
-	p.closed = true
-	close(p.done)
-	if p.closer != nil {
-		return p.closer.Close()
-	}
-	return nil
+	var err error
+	p.once.Do(func() {
+		close(p.done)
+		if p.closer != nil {
+			err = p.closer.Close()
+		}
+	})
+	return err
 }
 
 // NewI2C starts a reader on a PN532 wired to an I2C bus (periph), at

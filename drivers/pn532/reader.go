@@ -37,25 +37,41 @@ type Options struct {
 // Reader is a PN532 as a hal.CardReader for taps: armed, it polls for
 // one ISO 14443-4 type A card, hands it to the application as an APDU
 // exchanger, and waits for it to leave before polling again. Disarmed,
-// the RF field is off, once the card in use (if any) has left.
+// the RF field is off, once the card in use (if any) has left or the
+// application has let it be for idleRelease.
 type Reader struct {
 	d *device
 	o Options
 
 	cards chan cardEvent
 
-	mu      sync.Mutex
-	armed   bool
-	stop    chan struct{}
-	running bool
-	active  bool // a card was handed over and has not left
-	lastUse time.Time
-	closed  bool
-	wg      sync.WaitGroup
+	// session is held for one whole conversation with the field: an APDU
+	// and its chained frames, a poll, a presence check, a release. It is
+	// taken before mu, never while holding it.
+	session sync.Mutex
+
+	mu        sync.Mutex
+	armed     bool
+	closed    bool
+	running   bool
+	stop      chan struct{}
+	stopOnce  sync.Once
+	gen       uint64 // which handover the active card is
+	active    bool   // the handed-over card is in the field
+	inFlight  bool   // an exchange is under way
+	lastUse   time.Time
+	misses    int  // presence checks in a row that got no answer
+	tagSeen   bool // a card that cannot pay was reported and has not left
+	clashSeen bool // a collision was reported and has not ended
+	wg        sync.WaitGroup
 
 	delivered   int  // card events queued for the application, ever
 	outstanding bool // an event was read and the reader not asked again since
 }
+
+// idleRelease is how long a card handed over may sit unused while the
+// reader is disarmed before it is let go and the field goes down.
+const idleRelease = 2 * time.Second
 
 // Delivered counts the card events (cards, and cards that cannot pay)
 // the reader has found.
@@ -95,7 +111,7 @@ func New(ctx context.Context, port io.ReadWriteCloser, o Options) (*Reader, erro
 	if o.MaxRetries == 0 {
 		o.MaxRetries = 2
 	}
-	r := &Reader{d: newDevice(port, o.Timeout), o: o, cards: make(chan cardEvent, 1)}
+	r := &Reader{d: newDevice(port, o.Timeout), o: o, cards: make(chan cardEvent, 1), stop: make(chan struct{})}
 	if err := r.d.wakeUp(ctx); err != nil {
 		r.d.close()
 		return nil, err
@@ -104,7 +120,8 @@ func New(ctx context.Context, port io.ReadWriteCloser, o Options) (*Reader, erro
 		r.d.close()
 		return nil, err
 	}
-	// MxRtyATR, MxRtyPSL, MxRtyPassiveActivation: never FF (for ever).
+	// MxRtyATR (unused by type A), MxRtyPSL, MxRtyPassiveActivation:
+	// finite, so a poll never blocks.
 	if _, err := r.d.command(ctx, cmdRFConfiguration, []byte{0x05, 0xFF, 0x01, o.MaxRetries}, o.Timeout); err != nil {
 		r.d.close()
 		return nil, err
@@ -148,16 +165,16 @@ func (r *Reader) Enable(modes hal.CardMode) error {
 	r.armed = modes&hal.CardContactless != 0
 	if r.armed && !r.running {
 		r.running = true
-		r.stop = make(chan struct{})
 		r.wg.Add(1)
-		go r.poll(r.stop)
+		go r.poll()
 	}
 	if !r.armed {
-		// Nothing handed over and not yet taken is for anyone now.
+		// A card found and not taken is nobody's now.
 		select {
 		case ev := <-r.cards:
 			if ev.card.APDU != nil {
 				r.active = false
+				r.gen++
 			}
 		default:
 		}
@@ -182,80 +199,113 @@ func (r *Reader) Read(ctx context.Context) (hal.Card, error) {
 }
 
 // poll runs while the reader is armed or a card is in use.
-func (r *Reader) poll(stop chan struct{}) {
+func (r *Reader) poll() {
 	defer r.wg.Done()
 	ctx := context.Background()
-	fieldOn := false
 	for {
 		r.mu.Lock()
 		armed, active, closed := r.armed, r.active, r.closed
-		if !armed && !active || closed {
+		idle, inFlight := time.Since(r.lastUse), r.inFlight
+		r.mu.Unlock()
+		switch {
+		case closed:
+			r.mu.Lock()
 			r.running = false
 			r.mu.Unlock()
-			if fieldOn && !closed {
-				r.field(ctx, false)
-			}
 			return
-		}
-		r.mu.Unlock()
-		if active {
-			// A card is in use: see that it is still there, now and
-			// then, when the application is not talking to it.
+		case !armed && !active:
+			r.session.Lock()
+			r.field(ctx, false)
+			r.session.Unlock()
 			r.mu.Lock()
-			idle := time.Since(r.lastUse)
-			r.mu.Unlock()
-			if idle > 300*time.Millisecond && !r.present(ctx) {
-				r.release(ctx)
+			if r.armed && !r.closed {
+				r.mu.Unlock() // armed again meanwhile: go on polling
+				continue
 			}
-			sleep(stop, r.o.Poll)
-			continue
-		}
-		fieldOn = true
-		ev, found := r.listOne(ctx)
-		if found {
-			r.mu.Lock()
-			select {
-			case r.cards <- ev:
-				r.delivered++
-			default: // the last one was not taken: keep it
-			}
+			r.running = false
 			r.mu.Unlock()
+			return
+		case active && !armed && idle > idleRelease && !inFlight:
+			r.release(ctx)
+		case active && idle > 300*time.Millisecond && !inFlight:
+			r.checkPresence(ctx)
+		case !active:
+			r.listOne(ctx)
 		}
-		sleep(stop, r.o.Poll)
+		select {
+		case <-r.stop:
+		case <-time.After(r.o.Poll):
+		}
 	}
 }
 
-func sleep(stop chan struct{}, d time.Duration) {
+// deliver queues an event for Read. A card takes the place of an error
+// nobody has read yet; an error does not push out a card.
+func (r *Reader) deliver(ev cardEvent) bool {
 	select {
-	case <-stop:
-	case <-time.After(d):
+	case r.cards <- ev:
+		r.delivered++
+		return true
+	default:
 	}
+	if ev.card.APDU == nil {
+		return false
+	}
+	select {
+	case old := <-r.cards:
+		if old.card.APDU != nil {
+			r.cards <- old
+			return false
+		}
+	default:
+	}
+	r.cards <- ev
+	r.delivered++
+	return true
 }
 
 // listOne polls the field once for 106 kbps type A targets (two, to see
 // a collision).
-func (r *Reader) listOne(ctx context.Context) (cardEvent, bool) {
+func (r *Reader) listOne(ctx context.Context) {
+	r.session.Lock()
+	defer r.session.Unlock()
 	v, err := r.d.command(ctx, cmdInListPassiveTarget, []byte{0x02, 0x00}, time.Second)
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if err != nil {
-		return cardEvent{err: fmt.Errorf("%w: %w", hal.ErrBadRead, err)}, !errors.Is(err, ErrNoAnswer)
+		if !errors.Is(err, ErrNoAnswer) {
+			r.deliver(cardEvent{err: fmt.Errorf("%w: %w", hal.ErrBadRead, err)})
+		}
+		return
 	}
 	if len(v) < 1 || v[0] == 0 {
-		return cardEvent{}, false
+		r.tagSeen, r.clashSeen = false, false // the field is empty
+		return
 	}
 	t, err := parseTarget(v[1:])
-	if err != nil {
-		return cardEvent{err: fmt.Errorf("%w: %w", hal.ErrBadRead, err)}, true
-	}
-	r.mu.Lock()
-	r.active, r.lastUse = true, time.Now()
-	r.mu.Unlock()
 	switch {
+	case err != nil:
+		r.deliver(cardEvent{err: fmt.Errorf("%w: %w", hal.ErrBadRead, err)})
 	case v[0] > 1:
-		return cardEvent{err: fmt.Errorf("%w: %w: %w", hal.ErrBadRead, hal.ErrTwoCards, ErrCollision)}, true
+		// Said once per collision, not on every poll.
+		if !r.clashSeen && r.deliver(cardEvent{err: fmt.Errorf("%w: %w: %w", hal.ErrBadRead, hal.ErrTwoCards, ErrCollision)}) {
+			r.clashSeen = true
+		}
 	case t.sak&0x20 == 0:
-		return cardEvent{err: fmt.Errorf("%w: %w: %w", hal.ErrBadRead, hal.ErrCardNotSupported, ErrNotPayment)}, true
+		if !r.tagSeen && r.deliver(cardEvent{err: fmt.Errorf("%w: %w: %w", hal.ErrBadRead, hal.ErrCardNotSupported, ErrNotPayment)}) {
+			r.tagSeen = true
+		}
+	case !r.armed || r.closed:
+		// Disarmed while polling: nobody wants this card.
+	default:
+		r.gen++
+		card := hal.Card{Mode: hal.CardContactless, APDU: &isoDep{r: r, tg: t.tg, gen: r.gen}}
+		if r.deliver(cardEvent{card: card}) {
+			r.active, r.lastUse, r.misses = true, time.Now(), 0
+		}
+		return
 	}
-	return cardEvent{card: hal.Card{Mode: hal.CardContactless, APDU: &isoDep{r: r, tg: t.tg}}}, true
+	r.d.command(ctx, cmdInRelease, []byte{0x00}, r.o.Timeout)
 }
 
 type targetA struct {
@@ -276,47 +326,83 @@ func parseTarget(b []byte) (targetA, error) {
 	return targetA{tg: b[0], sak: b[3], uid: b[5 : 5+n]}, nil
 }
 
-// present asks the chip whether the ISO 14443-4 target still answers
-// (Diagnose, attention request test).
-func (r *Reader) present(ctx context.Context) bool {
+// checkPresence asks the chip whether the ISO 14443-4 target still
+// answers (Diagnose, attention request test): 00 it does, 01 it timed
+// out (gone); three checks without any answer also count as gone.
+func (r *Reader) checkPresence(ctx context.Context) {
+	r.session.Lock()
 	v, err := r.d.command(ctx, cmdDiagnose, []byte{0x06}, r.o.Timeout*3)
-	return err == nil && len(v) >= 1 && v[0] == 0x00
+	r.session.Unlock()
+	r.mu.Lock()
+	gone := false
+	switch {
+	case err == nil && len(v) >= 1 && v[0]&0x3F == 0x00:
+		r.misses = 0
+	case err == nil && len(v) >= 1 && v[0]&0x3F == 0x01:
+		gone = true
+	default:
+		r.misses++
+		gone = r.misses >= 3
+	}
+	r.mu.Unlock()
+	if gone {
+		r.release(ctx)
+	}
 }
 
-// release lets the target go: the field goes down with it when the
-// reader is disarmed.
+// release lets the target go; its exchanger stops working.
 func (r *Reader) release(ctx context.Context) {
+	r.session.Lock()
+	defer r.session.Unlock()
 	r.d.command(ctx, cmdInRelease, []byte{0x00}, r.o.Timeout)
 	r.mu.Lock()
 	r.active = false
+	r.gen++
 	r.mu.Unlock()
 }
 
-// isoDep is the card handed to the application: APDUs over InDataExchange.
+// isoDep is the card handed to the application: APDUs over
+// InDataExchange, to that card only (gen).
 type isoDep struct {
-	r  *Reader
-	tg byte
+	r   *Reader
+	tg  byte
+	gen uint64
 }
 
 // chunk is the most APDU data one InDataExchange frame carries.
 const chunk = 252
 
+// cardWait bounds one InDataExchange: the card's own frame waiting time
+// may reach several seconds.
+const cardWait = 5 * time.Second
+
 // Exchange sends one APDU and returns the card's answer with its status
 // word, chaining both ways (the MI bit) when longer than a frame.
 func (c *isoDep) Exchange(ctx context.Context, apdu []byte) ([]byte, error) {
 	r := c.r
+	r.session.Lock()
+	defer r.session.Unlock()
 	r.mu.Lock()
-	if !r.active {
+	if !r.active || r.gen != c.gen {
 		r.mu.Unlock()
 		return nil, fmt.Errorf("pn532: %w: %w", hal.ErrDisconnected, ErrCardLeft)
 	}
-	r.lastUse = time.Now()
+	r.inFlight = true
 	r.mu.Unlock()
-	defer func() {
-		r.mu.Lock()
-		r.lastUse = time.Now()
-		r.mu.Unlock()
-	}()
+	resp, err := c.exchange(ctx, apdu)
+	r.mu.Lock()
+	r.inFlight, r.lastUse = false, time.Now()
+	if err != nil && r.gen == c.gen {
+		// Gone, or its state unknown: this card is done either way.
+		r.active = false
+		r.gen++
+	}
+	r.mu.Unlock()
+	return resp, err
+}
+
+func (c *isoDep) exchange(ctx context.Context, apdu []byte) ([]byte, error) {
+	d := c.r.d
 	var resp []byte
 	for sent := 0; ; {
 		n := min(len(apdu)-sent, chunk)
@@ -324,8 +410,11 @@ func (c *isoDep) Exchange(ctx context.Context, apdu []byte) ([]byte, error) {
 		if sent+n < len(apdu) {
 			tg |= 0x40 // more data follows
 		}
-		v, err := r.d.command(ctx, cmdInDataExchange, append([]byte{tg}, apdu[sent:sent+n]...), time.Second)
+		v, err := d.command(ctx, cmdInDataExchange, append([]byte{tg}, apdu[sent:sent+n]...), cardWait)
 		if err != nil {
+			if errors.Is(err, errUnknownOutcome) {
+				return nil, fmt.Errorf("pn532: %w: %w: %v", hal.ErrDisconnected, ErrCardLeft, err)
+			}
 			return nil, err
 		}
 		sent += n
@@ -334,9 +423,6 @@ func (c *isoDep) Exchange(ctx context.Context, apdu []byte) ([]byte, error) {
 		}
 		if st := v[0] & 0x3F; st != 0 {
 			if st == 0x01 || st == 0x29 || st == 0x27 {
-				r.mu.Lock()
-				r.active = false
-				r.mu.Unlock()
 				return nil, fmt.Errorf("pn532: %w: %w (status %02X)", hal.ErrDisconnected, ErrCardLeft, st)
 			}
 			return nil, fmt.Errorf("pn532: InDataExchange status %02X", st)
@@ -359,6 +445,8 @@ func (c *isoDep) Exchange(ctx context.Context, apdu []byte) ([]byte, error) {
 func (r *Reader) SelfTest(ctx context.Context) hal.SelfTestResult {
 	start := time.Now()
 	res := hal.SelfTestResult{Device: "card reader (PN532)"}
+	r.session.Lock()
+	defer r.session.Unlock()
 	fw, err := r.Firmware(ctx)
 	if err == nil {
 		if err = r.field(ctx, true); err == nil {
@@ -388,17 +476,12 @@ func (r *Reader) Close() error {
 		r.mu.Unlock()
 		return nil
 	}
-	stop := r.stop
-	running := r.running
-	r.armed, r.active = false, false
+	r.closed, r.armed, r.active = true, false, false
 	r.mu.Unlock()
-	if running && stop != nil {
-		close(stop)
-	}
+	r.stopOnce.Do(func() { close(r.stop) })
 	r.wg.Wait()
+	r.session.Lock()
 	r.field(context.Background(), false)
-	r.mu.Lock()
-	r.closed = true
-	r.mu.Unlock()
+	r.session.Unlock()
 	return r.d.close()
 }

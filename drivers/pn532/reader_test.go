@@ -120,9 +120,11 @@ func TestCardsThatCannotPay(t *testing.T) {
 		t.Errorf("a transit card: %v", err)
 	}
 	e.Remove("")
-	time.Sleep(400 * time.Millisecond) // the reader lets it go
+	// Both cards at once: placed while the reader does not poll.
+	r.Enable(hal.CardNone)
 	e.Place(profile(t, "unionpay-debit"))
 	e.Place(profile(t, "phone-quickpass"))
+	r.Enable(hal.CardContactless)
 	var err error
 	for i := 0; i < 5 && !errors.Is(err, pn532.ErrCollision); i++ {
 		_, err = tap(t, r)
@@ -172,5 +174,39 @@ func TestTapOverI2C(t *testing.T) {
 	resp, err := c.APDU.Exchange(context.Background(), selectPPSE)
 	if err != nil || !bytes.HasSuffix(resp, []byte{0x90, 0x00}) || !bytes.Contains(resp, []byte("UnionPay Debit")) {
 		t.Fatalf("PPSE over I2C: %X %v", resp, err)
+	}
+}
+
+// An exchanger handed over for one card never talks to the next one,
+// and a card command whose ACK was lost is not sent twice.
+func TestOneCardOneExchanger(t *testing.T) {
+	r, e := rig(t, pn532emu.Options{SlowDelay: 300 * time.Millisecond})
+	r.Enable(hal.CardContactless)
+	e.Place(profile(t, "unionpay-debit"))
+	first, err := tap(t, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := e.Commands(0x40)
+	e.Inject(pn532emu.LoseACK)
+	e.Inject(pn532emu.Slow)
+	if _, err := first.APDU.Exchange(context.Background(), selectPPSE); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.Commands(0x40) - before; n != 1 {
+		t.Errorf("a slow answer without its ACK: the APDU went %d times", n)
+	}
+	e.Remove("")
+	time.Sleep(600 * time.Millisecond) // idle, checked, found gone, released
+	e.Place(profile(t, "phone-quickpass"))
+	second, err := tap(t, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.APDU.Exchange(context.Background(), selectPPSE); !errors.Is(err, pn532.ErrCardLeft) {
+		t.Errorf("the first card's exchanger after another card came: %v", err)
+	}
+	if resp, err := second.APDU.Exchange(context.Background(), selectPPSE); err != nil || !bytes.HasSuffix(resp, []byte{0x90, 0x00}) {
+		t.Errorf("the second card: %X %v", resp, err)
 	}
 }

@@ -49,11 +49,14 @@ func (e *Emulator) handle(cmd byte, in []byte) []byte {
 		switch in[0] {
 		case 0x00: // communication test: echo
 			return append(r, in...)
-		case 0x06: // attention request: is the target still there?
-			if t := e.active(); t != nil {
-				return append(r, stOK)
+		case 0x06: // attention request: is the ISO 14443-4 target still there?
+			switch t := e.active(); {
+			case t == nil:
+				return append(r, stTimeout)
+			case t.card == nil:
+				return append(r, stBadTarget) // not ISO 14443-4: no such test
 			}
-			return append(r, stTimeout)
+			return append(r, stOK)
 		}
 		return append(r, stOK)
 	case cmdGetFirmwareVersion:
@@ -206,6 +209,9 @@ func (e *Emulator) dataExchange(r, in []byte) []byte {
 	if in[0]&0x40 != 0 { // the host chains: more of this APDU follows
 		t.incoming = append(t.incoming, in[1:]...)
 		return append(r, stOK)
+	}
+	if len(in) > 1 {
+		t.pending = nil // a new APDU: what was left of the last answer is dropped
 	}
 	if len(t.pending) == 0 {
 		apdu := append(t.incoming, in[1:]...)

@@ -192,8 +192,7 @@ func (e *Emulator) Serve(rw io.ReadWriter) error {
 	for {
 		f, err := pn532.ReadFrame(br)
 		if errors.Is(err, pn532.ErrChecksum) {
-			e.write(rw, nackFrame) // ask the host to send it again
-			continue
+			continue // the chip ignores a garbled frame: the host times out and sends it again
 		}
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
