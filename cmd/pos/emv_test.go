@@ -295,8 +295,10 @@ expect screen "交易成功"
 func TestTapScenarioThroughPN532(t *testing.T) {
 	var out bytes.Buffer
 	p := filepath.Join(repoRoot, "testdata", "scenarios", "chip-tap.txt")
-	code := run([]string{"scenario", "--board", "sim-pn532", "--assets", repoRoot, "--data", t.TempDir(), "--secrets", t.TempDir(), p}, &out, &out)
+	data := t.TempDir()
+	code := run([]string{"scenario", "--board", "sim-pn532", "--assets", repoRoot, "--data", data, "--secrets", t.TempDir(), p}, &out, &out)
 	if code != 0 {
-		t.Fatalf("exit %d\n%s", code, out.String())
+		log, _ := os.ReadFile(filepath.Join(data, "pos.log"))
+		t.Fatalf("exit %d\n%s\nlog:\n%s", code, out.String(), log)
 	}
 }

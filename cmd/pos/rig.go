@@ -201,12 +201,12 @@ func (r *rig) Card(name string, mode hal.CardMode) error {
 		if err != nil {
 			return err
 		}
-		before := f.PN532.Delivered()
+		before := f.PN532.CardsDelivered()
 		if err := f.Field.Place(p); err != nil {
 			return err
 		}
 		deadline := time.Now().Add(3 * time.Second)
-		for f.PN532.Delivered() == before {
+		for f.PN532.CardsDelivered() == before {
 			if time.Now().After(deadline) {
 				f.Field.Remove(name)
 				return fmt.Errorf("card reader: %w: the PN532 did not find the card (is the reader armed?)", hal.ErrDisabled)

@@ -213,8 +213,12 @@ func (d *device) await(cmd byte, wait time.Duration, patient bool) (f Frame, tak
 			continue
 		case f.TFI == tfiError:
 			return Frame{}, true, ErrSyntax
-		case f.TFI != tfiChip || len(f.Data) == 0 || f.Data[0] != cmd+1:
+		case f.TFI != tfiChip || len(f.Data) == 0:
 			return Frame{}, true, fmt.Errorf("%w: an answer that is not to command %02X", ErrFrame, cmd)
+		case f.Data[0] != cmd+1:
+			// A late answer to an earlier command that timed out: not
+			// this one's. Dropped; the right one may still come.
+			continue
 		}
 		// An answer without an ACK before it: the ACK was lost on the
 		// line; the answer stands.

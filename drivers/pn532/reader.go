@@ -66,6 +66,7 @@ type Reader struct {
 	wg        sync.WaitGroup
 
 	delivered   int  // card events queued for the application, ever
+	cardsGiven  int  // of which cards (not errors)
 	outstanding bool // an event was read and the reader not asked again since
 }
 
@@ -79,6 +80,13 @@ func (r *Reader) Delivered() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.delivered
+}
+
+// CardsDelivered counts the cards (not errors) handed over, ever.
+func (r *Reader) CardsDelivered() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cardsGiven
 }
 
 // Pending is the card events not yet taken in: queued, or read and the
@@ -302,6 +310,7 @@ func (r *Reader) listOne(ctx context.Context) {
 		card := hal.Card{Mode: hal.CardContactless, APDU: &isoDep{r: r, tg: t.tg, gen: r.gen}}
 		if r.deliver(cardEvent{card: card}) {
 			r.active, r.lastUse, r.misses = true, time.Now(), 0
+			r.cardsGiven++
 		}
 		return
 	}
@@ -331,7 +340,7 @@ func parseTarget(b []byte) (targetA, error) {
 // out (gone); three checks without any answer also count as gone.
 func (r *Reader) checkPresence(ctx context.Context) {
 	r.session.Lock()
-	v, err := r.d.command(ctx, cmdDiagnose, []byte{0x06}, r.o.Timeout*3)
+	v, err := r.d.command(ctx, cmdDiagnose, []byte{0x06}, r.o.Timeout*5)
 	r.session.Unlock()
 	r.mu.Lock()
 	gone := false
