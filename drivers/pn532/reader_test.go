@@ -59,6 +59,9 @@ func TestTapAndExchange(t *testing.T) {
 	if e.RFOn() {
 		t.Error("the field is on before anyone asked for a card")
 	}
+	if n := e.MaxRetries(); n == 0xFF {
+		t.Error("the driver left the chip polling for ever (MaxRetries FF)")
+	}
 	if st := r.SelfTest(context.Background()); !st.OK || st.Detail != "PN532 v1.6 (support 07), RF field switches" {
 		t.Errorf("self-test %+v", st)
 	}

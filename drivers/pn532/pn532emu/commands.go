@@ -107,6 +107,9 @@ func (e *Emulator) handle(cmd byte, in []byte) []byte {
 		if len(in) < 1 {
 			return nil
 		}
+		if in[0] == 0x05 && len(in) >= 4 {
+			e.maxRetries = in[3] // MxRtyPassiveActivation: FF polls for ever
+		}
 		if in[0] == 0x01 && len(in) >= 2 {
 			e.rfOn = in[1]&0x01 != 0
 			if !e.rfOn {

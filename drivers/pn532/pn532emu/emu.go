@@ -65,16 +65,17 @@ type target struct {
 type Emulator struct {
 	o Options
 
-	mu       sync.Mutex
-	field    []*target
-	rfOn     bool
-	samDone  bool
-	regs     map[uint16]byte
-	faults   []Fault
-	last     []byte // the last response frame, for a NACK
-	commands map[byte]int
-	bytesIn  int
-	bytesOut int
+	mu         sync.Mutex
+	field      []*target
+	rfOn       bool
+	samDone    bool
+	regs       map[uint16]byte
+	faults     []Fault
+	last       []byte // the last response frame, for a NACK
+	commands   map[byte]int
+	maxRetries byte
+	bytesIn    int
+	bytesOut   int
 }
 
 // New makes an emulator with an empty field.
@@ -85,7 +86,7 @@ func New(o Options) *Emulator {
 	if o.SlowDelay <= 0 {
 		o.SlowDelay = time.Second
 	}
-	return &Emulator{o: o, regs: map[uint16]byte{}, commands: map[byte]int{}}
+	return &Emulator{o: o, regs: map[uint16]byte{}, commands: map[byte]int{}, maxRetries: 0xFF}
 }
 
 // UID is the 4-byte random-style UID the emulator gives a card: the
@@ -163,6 +164,14 @@ func (e *Emulator) Bytes() (in, out int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.bytesIn, e.bytesOut
+}
+
+// MaxRetries is the passive activation retry count the host set (FF,
+// the chip's default, polls for ever).
+func (e *Emulator) MaxRetries() byte {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.maxRetries
 }
 
 // RFOn reports whether the RF field is on.
