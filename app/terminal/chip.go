@@ -151,7 +151,7 @@ func (r *chipRun) afterRead(t *Terminal, err error) {
 		return
 	case err != nil:
 		r.record(t)
-		s.cardFailed(t, err, r.tx.Selected())
+		s.cardFailed(t, err, r.tx.Selected(), r.tx.Mode() == emv.Contact)
 		return
 	}
 	s.failures = 0
@@ -163,7 +163,7 @@ func (r *chipRun) afterRead(t *Terminal, err error) {
 
 // cardFailed goes back to the card prompt saying why, or ends the
 // transaction when no card will do.
-func (s *cardWait) cardFailed(t *Terminal, err error, selected bool) {
+func (s *cardWait) cardFailed(t *Terminal, err error, selected, contact bool) {
 	t.log.Info("card not read", "err", err)
 	if t.dev.Indicator != nil {
 		t.dev.Indicator.Beep(hal.BeepError)
@@ -187,6 +187,10 @@ func (s *cardWait) cardFailed(t *Terminal, err error, selected bool) {
 		// The chip works but its data does not: no fallback to the
 		// stripe for a card that could force one this way.
 		t.showError(s.title, E126, "", s.back)
+	case !contact:
+		// A tap that did not read: tap again, or insert. Only a chip
+		// that fails in the slot opens the stripe.
+		again(E126, s.modes, s.prompt)
 	default:
 		s.failures++
 		if s.failures >= t.cfg.EMV.FallbackAfterFailures {
@@ -253,7 +257,7 @@ func (r *chipRun) offlinePIN(t *Terminal, note string) {
 					case errors.Is(err, emv.ErrPINBlocked):
 						r.verify(t, t.tr(mPINBlockedCVM))
 					default:
-						s.cardFailed(t, err, true)
+						s.cardFailed(t, err, true, true)
 					}
 				})
 			}})
@@ -306,7 +310,7 @@ func (r *chipRun) online(t *Terminal, block []byte) {
 			}
 			t.showError(s.title, E127, detail, s.back)
 		case o.offline != nil:
-			s.cardFailed(t, o.offline, true)
+			s.cardFailed(t, o.offline, true, r.tx.Mode() == emv.Contact)
 		case o.balance != nil && o.balance.err != nil:
 			t.finish(s.title, txnOutcome{err: o.balance.err}, s.back)
 		case o.balance != nil:
