@@ -4,6 +4,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+
+	"github.com/shoukuan/pos/app/iso8583"
 )
 
 // field55Tags are the ICC data of a CUP financial request, in order
@@ -95,7 +97,7 @@ func (t *Transaction) Summary() Summary {
 		s.AID, s.Label = hx(t.data[0x84]), t.app.Label
 	}
 	if pan, ok := t.PAN(); ok {
-		s.MaskedPAN = mask(pan)
+		s.MaskedPAN = iso8583.MaskPAN(pan)
 	}
 	if e := t.data[0x5F24]; len(e) == 3 {
 		s.Expiry = hx(e[:2])
@@ -118,13 +120,6 @@ func (t *Transaction) Summary() Summary {
 }
 
 func hx(b []byte) string { return strings.ToUpper(hex.EncodeToString(b)) }
-
-func mask(pan string) string {
-	if len(pan) < 11 {
-		return strings.Repeat("*", len(pan))
-	}
-	return pan[:6] + strings.Repeat("*", len(pan)-10) + pan[len(pan)-4:]
-}
 
 // track reads the track 2 equivalent data (57) as PAN=YYMM... and checks
 // it against the PAN record (5A).

@@ -27,8 +27,6 @@ type device struct {
 
 	mu      sync.Mutex // one command at a time
 	timeout time.Duration
-	written int
-	read    int
 }
 
 // newDevice starts the pump on port.
@@ -99,13 +97,11 @@ func (l *lineReader) ReadByte() (byte, error) {
 	}
 	b := d.buf[0]
 	d.buf = d.buf[1:]
-	d.read++
 	return b, nil
 }
 
 func (d *device) send(b []byte) error {
 	_, err := d.port.Write(b)
-	d.written += len(b)
 	if err != nil {
 		return fmt.Errorf("pn532: %w: %v", hal.ErrDisconnected, err)
 	}

@@ -471,13 +471,6 @@ func (r *Reader) SelfTest(ctx context.Context) hal.SelfTestResult {
 	return res
 }
 
-// Traffic is the bytes written to and read from the chip so far.
-func (r *Reader) Traffic() (written, read int) {
-	r.d.mu.Lock()
-	defer r.d.mu.Unlock()
-	return r.d.written, r.d.read
-}
-
 // Close stops polling, switches the field off and closes the port.
 func (r *Reader) Close() error {
 	r.mu.Lock()

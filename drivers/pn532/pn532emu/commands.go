@@ -1,7 +1,5 @@
 package pn532emu
 
-import "time"
-
 // Command codes (UM0701-02 §7).
 const (
 	cmdDiagnose            = 0x00
@@ -127,7 +125,7 @@ func (e *Emulator) handle(cmd byte, in []byte) []byte {
 		e.release()
 		return append(r, stOK)
 	case cmdInSelect:
-		if t := e.findActive(); t != nil {
+		if t := e.active(); t != nil {
 			return append(r, stOK)
 		}
 		return append(r, stReleased)
@@ -146,8 +144,6 @@ func (e *Emulator) active() *target {
 	}
 	return nil
 }
-
-func (e *Emulator) findActive() *target { return e.active() }
 
 func (e *Emulator) release() {
 	for _, t := range e.field {
@@ -261,6 +257,5 @@ func (e *Emulator) autoPoll(r, in []byte) []byte {
 		data := lp[1:]
 		return append(append(r, 0x01, ty, byte(len(data))), data...)
 	}
-	time.Sleep(0)
 	return append(r, 0x00)
 }
