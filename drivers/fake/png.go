@@ -7,6 +7,7 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 	"github.com/makiuchi-d/gozxing/qrcode/decoder"
+	"github.com/shoukuan/pos/drivers/glyph"
 	"github.com/shoukuan/pos/hal"
 )
 
@@ -36,7 +37,7 @@ var pngPalette = color.Palette{color.White, color.Black}
 // centred, shrunk by a whole factor when wider than the paper. QR codes
 // and images are always centred whatever their Style says. An element Print
 // would reject prints as its Layout text.
-func RenderPNG(doc hal.Document, cols int, font *Font) *image.Paletted {
+func RenderPNG(doc hal.Document, cols int, font *glyph.Font) *image.Paletted {
 	img, _ := pngRender(doc, cols, font)
 	return img
 }
@@ -49,7 +50,7 @@ type pngBlock struct {
 }
 
 // pngRender is RenderPNG that also says where each QR code is (for tests).
-func pngRender(doc hal.Document, cols int, font *Font) (*image.Paletted, []image.Rectangle) {
+func pngRender(doc hal.Document, cols int, font *glyph.Font) (*image.Paletted, []image.Rectangle) {
 	cols = paperCols(cols)
 	width := cols*pngCellPx + 2*pngMarginPx
 	var blocks []pngBlock
@@ -73,7 +74,7 @@ func pngRender(doc hal.Document, cols int, font *Font) (*image.Paletted, []image
 	return img, qrs
 }
 
-func pngElement(e hal.Element, cols, width int, font *Font) []pngBlock {
+func pngElement(e hal.Element, cols, width int, font *glyph.Font) []pngBlock {
 	switch e.Kind {
 	case hal.KindQR:
 		if m, err := pngQR(e.Text); err == nil {
@@ -93,9 +94,9 @@ func pngElement(e hal.Element, cols, width int, font *Font) []pngBlock {
 	return out
 }
 
-func pngTextBlock(l paperLine, font *Font) pngBlock {
+func pngTextBlock(l paperLine, font *glyph.Font) pngBlock {
 	return pngBlock{
-		height: l.scale*fontHeight + pngLeadPx,
+		height: l.scale*glyph.Height + pngLeadPx,
 		draw: func(img *image.Paletted, y int) {
 			for _, s := range l.segs {
 				x := pngMarginPx + s.col*pngCellPx
@@ -113,11 +114,11 @@ func pngTextBlock(l paperLine, font *Font) pngBlock {
 }
 
 // pngGlyph draws r into a box cells columns wide at (x, y).
-func pngGlyph(img *image.Paletted, font *Font, r rune, x, y, cells, scale int, bold bool) {
+func pngGlyph(img *image.Paletted, font *glyph.Font, r rune, x, y, cells, scale int, bold bool) {
 	box := cells * pngCellPx
 	bm, gw, ok := font.Glyph(r)
 	if !ok {
-		bm, gw = pngHollowBox(box), box
+		bm, gw = glyph.Box(box), box
 	}
 	stride := gw / 8
 	squeeze := gw > box // a wide glyph for a rune hal counts as narrow
@@ -126,14 +127,14 @@ func pngGlyph(img *image.Paletted, font *Font, r rune, x, y, cells, scale int, b
 		drawn = gw / 2
 	}
 	ox := (box - drawn) / 2 * scale // a narrow glyph in a wide box is centred
-	for gy := 0; gy < fontHeight; gy++ {
+	for gy := 0; gy < glyph.Height; gy++ {
 		row := bm[gy*stride : (gy+1)*stride]
 		for dx := 0; dx < drawn; dx++ {
 			var on bool
 			if squeeze {
-				on = pngBit(row, 2*dx) || pngBit(row, 2*dx+1)
+				on = glyph.Bit(row, 2*dx) || glyph.Bit(row, 2*dx+1)
 			} else {
-				on = pngBit(row, dx)
+				on = glyph.Bit(row, dx)
 			}
 			if !on {
 				continue
@@ -145,25 +146,6 @@ func pngGlyph(img *image.Paletted, font *Font, r rune, x, y, cells, scale int, b
 			}
 		}
 	}
-}
-
-func pngBit(row []byte, i int) bool { return row[i/8]&(0x80>>(i%8)) != 0 }
-
-// pngHollowBox is the glyph for a rune the font lacks: a box outline one
-// dot inside the cell, as Unifont-less terminals show.
-func pngHollowBox(w int) []byte {
-	stride := w / 8
-	b := make([]byte, fontHeight*stride)
-	set := func(x, y int) { b[y*stride+x/8] |= 0x80 >> (x % 8) }
-	for x := 1; x < w-1; x++ {
-		set(x, 1)
-		set(x, fontHeight-2)
-	}
-	for y := 1; y < fontHeight-1; y++ {
-		set(1, y)
-		set(w-2, y)
-	}
-	return b
 }
 
 // pngFill inks a w x h rectangle, clipped to the image.

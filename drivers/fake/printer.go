@@ -14,17 +14,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shoukuan/pos/drivers/glyph"
 	"github.com/shoukuan/pos/hal"
 )
-
-// DefaultFontPath is where Debian's unifont package installs the font.
-const DefaultFontPath = "/usr/share/unifont/unifont.hex"
 
 // PrinterOptions configures a fake printer.
 type PrinterOptions struct {
 	Dir      string // where each job is written as NNNNNN-<slug>.txt and .png; "" writes nothing
 	Columns  int    // characters per line at normal size; 32 for 58 mm paper (default 32 when 0)
-	FontPath string // GNU Unifont .hex file; "" means DefaultFontPath
+	FontPath string // GNU Unifont .hex file; "" means glyph.DefaultPath
 }
 
 // PrintedJob is one document that came out of the printer.
@@ -44,7 +42,7 @@ type Printer struct {
 	fontPath string
 
 	fontOnce sync.Once
-	font     *Font // nil when the font could not be loaded: built-in ASCII
+	font     *glyph.Font // nil when the font could not be loaded: built-in ASCII
 	fontErr  error
 
 	jobMu   sync.Mutex // one job at a time, so roll, numbers and files agree
@@ -67,7 +65,7 @@ var (
 func NewPrinter(o PrinterOptions) *Printer {
 	fp := o.FontPath
 	if fp == "" {
-		fp = DefaultFontPath
+		fp = glyph.DefaultPath
 	}
 	return &Printer{cols: paperCols(o.Columns), dir: o.Dir, fontPath: fp}
 }
@@ -284,8 +282,14 @@ func printerCheckElement(e hal.Element, cols int) error {
 }
 
 // loadFont loads the font on first use; nil means the built-in font.
-func (p *Printer) loadFont() *Font {
-	p.fontOnce.Do(func() { p.font, p.fontErr = LoadFont(p.fontPath) })
+func (p *Printer) loadFont() *glyph.Font {
+	p.fontOnce.Do(func() {
+		if p.fontPath == glyph.DefaultPath {
+			p.font, p.fontErr = glyph.Default() // shared with the other devices
+			return
+		}
+		p.font, p.fontErr = glyph.Load(p.fontPath)
+	})
 	return p.font
 }
 
@@ -362,7 +366,7 @@ func (p *Printer) SelfTest(ctx context.Context) hal.SelfTestResult {
 		notes = append(notes, "saving to "+p.dir)
 	}
 	if f := p.loadFont(); f != nil {
-		notes = append(notes, fmt.Sprintf("font %s (%d glyphs)", f.path, len(f.glyphs)))
+		notes = append(notes, fmt.Sprintf("font %s (%d glyphs)", p.fontPath, f.Len()))
 	} else {
 		notes = append(notes, fmt.Sprintf("font missing (%v): PNG receipts use the built-in ASCII font", p.fontErr))
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
+	"github.com/shoukuan/pos/drivers/glyph"
 	"github.com/shoukuan/pos/hal"
 )
 
@@ -510,10 +511,10 @@ func prtInk(img *image.Paletted, r image.Rectangle) (string, int) {
 }
 
 func TestPNGUnifontGlyphs(t *testing.T) {
-	if _, err := os.Stat(DefaultFontPath); err != nil {
-		t.Skipf("no Unifont at %s", DefaultFontPath)
+	if _, err := os.Stat(glyph.DefaultPath); err != nil {
+		t.Skipf("no Unifont at %s", glyph.DefaultPath)
 	}
-	font, err := LoadFont(DefaultFontPath)
+	font, err := glyph.Load(glyph.DefaultPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -533,7 +534,7 @@ func TestPNGUnifontGlyphs(t *testing.T) {
 	var want strings.Builder
 	for y := 0; y < 16; y++ {
 		for x := 0; x < 16; x++ {
-			if pngBit(bm[y*2:y*2+2], x) {
+			if glyph.Bit(bm[y*2:y*2+2], x) {
 				want.WriteByte('1')
 			} else {
 				want.WriteByte('0')
@@ -585,7 +586,7 @@ func TestPNGBuiltinFontFallback(t *testing.T) {
 	if n == 0 {
 		t.Fatal("built-in A not drawn")
 	}
-	bm, _, _ := (*Font)(nil).Glyph('A')
+	bm, _, _ := (*glyph.Font)(nil).Glyph('A')
 	var want strings.Builder
 	for _, row := range bm {
 		for x := 0; x < 8; x++ {
@@ -601,7 +602,7 @@ func TestPNGBuiltinFontFallback(t *testing.T) {
 		t.Fatal("missing glyph is not a hollow box")
 	}
 	for r := rune(0x20); r <= 0x7e; r++ {
-		if _, w, ok := (*Font)(nil).Glyph(r); !ok || w != 8 {
+		if _, w, ok := (*glyph.Font)(nil).Glyph(r); !ok || w != 8 {
 			t.Fatalf("built-in font lacks %q", r)
 		}
 	}
@@ -628,62 +629,19 @@ func TestPNGImages(t *testing.T) {
 	}
 }
 
-func TestFontLoadFont(t *testing.T) {
+// A printer whose font is broken still prints, in the built-in font.
+func TestPrinterBrokenFont(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, s string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	bad := write("bad.hex", "not a font\n0041:XYZ\nZZZZ:0000000018242442427E424242420000\n0042:00\n\x00\xff\n")
-	if _, err := LoadFont(bad); err == nil || !strings.Contains(err.Error(), "no valid glyph") {
-		t.Fatalf("malformed font: %v", err)
-	}
-	if _, err := LoadFont(filepath.Join(dir, "absent.hex")); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("absent font: %v", err)
-	}
-	mixed := write("mixed.hex", "junk\r\n0041:0000000018242442427E424242420000\r\n"+
-		"4E2D:01000100010001003FF8210821082108210821083FF821080100010001000100\n110000:0000000018242442427E424242420000\n")
-	f, err := LoadFont(mixed)
-	if err != nil {
+	bad := filepath.Join(dir, "bad.hex")
+	if err := os.WriteFile(bad, []byte("not a font\n0041:XYZ\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if bm, w, ok := f.Glyph('A'); !ok || w != 8 || len(bm) != 16 || bm[5] != 0x24 {
-		t.Fatalf("Glyph(A) = %x %d %v", bm, w, ok)
-	}
-	if bm, w, ok := f.Glyph('中'); !ok || w != 16 || len(bm) != 32 || bm[8] != 0x3f || bm[9] != 0xf8 {
-		t.Fatalf("Glyph(中) = %x %d %v", bm, w, ok)
-	}
-	if _, _, ok := f.Glyph('B'); ok {
-		t.Fatal("Glyph(B) found in a font without it")
-	}
-	// A printer whose font is broken still prints, in the built-in font.
 	p := NewPrinter(PrinterOptions{Dir: dir, FontPath: bad})
 	if err := p.Print(context.Background(), prtDoc("x", hal.Text("ok 中"))); err != nil {
 		t.Fatal(err)
 	}
 	if st := p.SelfTest(context.Background()); !st.OK || !strings.Contains(st.Detail, "no valid glyph") {
 		t.Fatalf("self-test with broken font: %+v", st)
-	}
-}
-
-func TestFontUnifontLoadsWhole(t *testing.T) {
-	if _, err := os.Stat(DefaultFontPath); err != nil {
-		t.Skipf("no Unifont at %s", DefaultFontPath)
-	}
-	f, err := LoadFont(DefaultFontPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(f.glyphs) < 50000 {
-		t.Fatalf("only %d glyphs", len(f.glyphs))
-	}
-	for _, r := range "A签购单￥" {
-		if _, w, ok := f.Glyph(r); !ok || w != 8*hal.CellWidth(r) {
-			t.Errorf("Glyph(%q): width %d ok %v", r, w, ok)
-		}
 	}
 }
 

@@ -1,12 +1,35 @@
-package fake
+// Package glyph is the terminal's one bitmap font: GNU Unifont (8x16 and
+// 16x16 glyphs, CJK included), with a small built-in ASCII font for when
+// the .hex file is missing. The fake printer, the ESC/POS emulator and the
+// framebuffer screen all draw with it, so the paper a test renders and the
+// screen a cashier sees use the same glyphs.
+package glyph
 
 import (
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
+
+// DefaultPath is where Debian's unifont package installs the font.
+const DefaultPath = "/usr/share/unifont/unifont.hex"
+
+var (
+	defaultOnce sync.Once
+	defaultFont *Font
+	defaultErr  error
+)
+
+// Default is the Unifont at DefaultPath, loaded once per process (3.7 MB,
+// tens of milliseconds). When it cannot be loaded Default returns the
+// built-in ASCII font (nil) and the reason, which callers report once.
+func Default() (*Font, error) {
+	defaultOnce.Do(func() { defaultFont, defaultErr = Load(DefaultPath) })
+	return defaultFont, defaultErr
+}
 
 // Font is a bitmap font read from a GNU Unifont .hex file. It is immutable
 // once loaded and safe for concurrent use. A nil *Font is the built-in
@@ -19,11 +42,11 @@ type Font struct {
 	glyphs map[rune]string
 }
 
-// LoadFont reads a .hex file: lines "XXXX:" followed by 32 hex digits (an
+// Load reads a .hex file: lines "XXXX:" followed by 32 hex digits (an
 // 8x16 glyph) or 64 (16x16). Malformed lines are skipped so that a font
 // with a few odd lines still works; a file without a single valid glyph is
 // an error.
-func LoadFont(path string) (*Font, error) {
+func Load(path string) (*Font, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("font: %w", err)
@@ -38,7 +61,7 @@ func LoadFont(path string) (*Font, error) {
 		if line == "" || line[0] == '#' {
 			continue
 		}
-		r, hx, ok := fontParseLine(line)
+		r, hx, ok := parseLine(line)
 		if !ok {
 			bad++
 			continue
@@ -51,7 +74,7 @@ func LoadFont(path string) (*Font, error) {
 	return f, nil
 }
 
-func fontParseLine(line string) (rune, string, bool) {
+func parseLine(line string) (rune, string, bool) {
 	cp, hx, ok := strings.Cut(line, ":")
 	if !ok || len(cp) < 4 || len(cp) > 6 || (len(hx) != 32 && len(hx) != 64) {
 		return 0, "", false
@@ -61,14 +84,14 @@ func fontParseLine(line string) (rune, string, bool) {
 		return 0, "", false
 	}
 	for i := 0; i < len(hx); i++ {
-		if fontHexVal(hx[i]) < 0 {
+		if hexVal(hx[i]) < 0 {
 			return 0, "", false
 		}
 	}
 	return rune(n), hx, true
 }
 
-func fontHexVal(c byte) int {
+func hexVal(c byte) int {
 	switch {
 	case c >= '0' && c <= '9':
 		return int(c - '0')
@@ -80,15 +103,15 @@ func fontHexVal(c byte) int {
 	return -1
 }
 
-// fontHeight is the height of every glyph Glyph returns.
-const fontHeight = 16
+// Height is the height of every glyph Glyph returns.
+const Height = 16
 
 // Glyph returns r's bitmap: 16 rows of width/8 bytes each, most
 // significant bit leftmost, a set bit inked. width is 8 or 16. ok is false
 // when the font has no glyph for r (the renderer then draws a hollow box).
 func (f *Font) Glyph(r rune) (bitmap []byte, width int, ok bool) {
 	if f == nil {
-		return fontBuiltinGlyph(r)
+		return builtinGlyph(r)
 	}
 	hx, ok := f.glyphs[r]
 	if !ok {
@@ -96,29 +119,66 @@ func (f *Font) Glyph(r rune) (bitmap []byte, width int, ok bool) {
 	}
 	b := make([]byte, len(hx)/2)
 	for i := range b {
-		b[i] = byte(fontHexVal(hx[2*i])<<4 | fontHexVal(hx[2*i+1]))
+		b[i] = byte(hexVal(hx[2*i])<<4 | hexVal(hx[2*i+1]))
 	}
 	return b, len(hx) / 4, true
 }
 
-// fontBuiltinGlyph draws printable ASCII from a 5x7 table inside an 8x16
+// Has reports whether the font has a glyph for r.
+func (f *Font) Has(r rune) bool {
+	if f == nil {
+		return r >= 0x20 && r <= 0x7e
+	}
+	_, ok := f.glyphs[r]
+	return ok
+}
+
+// Len is the number of glyphs in the font.
+func (f *Font) Len() int {
+	if f == nil {
+		return len(builtin5x7)
+	}
+	return len(f.glyphs)
+}
+
+// Box is the glyph drawn for a rune the font lacks: a hollow box of width
+// 8 or 16, so a missing character is visible instead of silently dropped.
+func Box(width int) []byte {
+	stride := width / 8
+	b := make([]byte, Height*stride)
+	set := func(x, y int) { b[y*stride+x/8] |= 0x80 >> (x % 8) }
+	for x := 1; x < width-1; x++ {
+		set(x, 1)
+		set(x, Height-2)
+	}
+	for y := 1; y < Height-1; y++ {
+		set(1, y)
+		set(width-2, y)
+	}
+	return b
+}
+
+// Bit reports whether pixel x of a glyph row is inked.
+func Bit(row []byte, x int) bool { return row[x/8]&(0x80>>(x%8)) != 0 }
+
+// builtinGlyph draws printable ASCII from a 5x7 table inside an 8x16
 // cell, low enough that its baseline sits near Unifont's.
-func fontBuiltinGlyph(r rune) ([]byte, int, bool) {
+func builtinGlyph(r rune) ([]byte, int, bool) {
 	if r < 0x20 || r > 0x7e {
 		return nil, 0, false
 	}
-	rows := fontBuiltin5x7[r-0x20]
-	b := make([]byte, fontHeight)
+	rows := builtin5x7[r-0x20]
+	b := make([]byte, Height)
 	for i := 0; i < 7; i++ {
-		v := fontHexVal(rows[2*i])<<4 | fontHexVal(rows[2*i+1])
+		v := hexVal(rows[2*i])<<4 | hexVal(rows[2*i+1])
 		b[6+i] = byte(v << 2) // 5 bits, one blank column on the left
 	}
 	return b, 8, true
 }
 
-// fontBuiltin5x7 holds the printable ASCII glyphs, 0x20 to 0x7e: seven
+// builtin5x7 holds the printable ASCII glyphs, 0x20 to 0x7e: seven
 // rows of five bits each, top row first, bit 4 leftmost.
-var fontBuiltin5x7 = [95]string{
+var builtin5x7 = [95]string{
 	"00000000000000", // space
 	"04040404040004", // !
 	"0A0A0A00000000", // "
