@@ -8,6 +8,7 @@ import (
 	"github.com/makiuchi-d/gozxing/qrcode"
 	"github.com/makiuchi-d/gozxing/qrcode/decoder"
 	"github.com/shoukuan/pos/drivers/glyph"
+	"github.com/shoukuan/pos/drivers/paper"
 	"github.com/shoukuan/pos/hal"
 )
 
@@ -51,7 +52,7 @@ type pngBlock struct {
 
 // pngRender is RenderPNG that also says where each QR code is (for tests).
 func pngRender(doc hal.Document, cols int, font *glyph.Font) (*image.Paletted, []image.Rectangle) {
-	cols = paperCols(cols)
+	cols = paper.Cols(cols)
 	width := cols*pngCellPx + 2*pngMarginPx
 	var blocks []pngBlock
 	for _, e := range doc.Elements {
@@ -88,25 +89,25 @@ func pngElement(e hal.Element, cols, width int, font *glyph.Font) []pngBlock {
 		}
 	}
 	var out []pngBlock
-	for _, l := range paperLayoutElement(e, cols) {
+	for _, l := range paper.Element(e, cols) {
 		out = append(out, pngTextBlock(l, font))
 	}
 	return out
 }
 
-func pngTextBlock(l paperLine, font *glyph.Font) pngBlock {
+func pngTextBlock(l paper.Line, font *glyph.Font) pngBlock {
 	return pngBlock{
-		height: l.scale*glyph.Height + pngLeadPx,
+		height: l.Scale*glyph.Height + pngLeadPx,
 		draw: func(img *image.Paletted, y int) {
-			for _, s := range l.segs {
-				x := pngMarginPx + s.col*pngCellPx
-				for _, r := range s.text {
+			for _, s := range l.Segs {
+				x := pngMarginPx + s.Col*pngCellPx
+				for _, r := range s.Text {
 					cw := hal.CellWidth(r)
 					if cw == 0 {
 						continue // combining marks and the like: not drawn
 					}
-					pngGlyph(img, font, r, x, y, cw, l.scale, l.bold)
-					x += cw * pngCellPx * l.scale
+					pngGlyph(img, font, r, x, y, cw, l.Scale, l.Bold)
+					x += cw * pngCellPx * l.Scale
 				}
 			}
 		},

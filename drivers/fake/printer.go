@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/shoukuan/pos/drivers/glyph"
+	"github.com/shoukuan/pos/drivers/paper"
 	"github.com/shoukuan/pos/hal"
 )
 
@@ -67,7 +68,7 @@ func NewPrinter(o PrinterOptions) *Printer {
 	if fp == "" {
 		fp = glyph.DefaultPath
 	}
-	return &Printer{cols: paperCols(o.Columns), dir: o.Dir, fontPath: fp}
+	return &Printer{cols: paper.Cols(o.Columns), dir: o.Dir, fontPath: fp}
 }
 
 // Columns is the paper width in normal-size characters, for Layout.
@@ -87,7 +88,7 @@ func (p *Printer) Print(ctx context.Context, doc hal.Document) error {
 	if err := printerValidate(doc, p.cols); err != nil {
 		return fmt.Errorf("printer: %w", err)
 	}
-	lines := Layout(doc, p.cols)
+	lines := paper.Layout(doc, p.cols)
 	var pngData []byte
 	if p.dir != "" {
 		// Rendered before taking the printer so that concurrent jobs

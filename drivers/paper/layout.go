@@ -1,4 +1,8 @@
-package fake
+// Package paper lays a hal.Document out as lines of a receipt printer's
+// paper: wrapping, label...value pairs, alignment and double size, measured
+// in character columns with hal.CellWidth. The fake printer and the ESC/POS
+// driver both print what it lays out, so the two agree to the column.
+package paper
 
 import (
 	"fmt"
@@ -9,52 +13,53 @@ import (
 )
 
 const (
-	paperDefaultCols = 32 // 58 mm paper at normal size
-	// paperMinCols keeps a double-size wide rune (4 columns) placeable, so
+	defaultCols = 32 // 58 mm paper at normal size
+	// MinCols keeps a double-size wide rune (4 columns) placeable, so
 	// that no line ever has to exceed the paper.
-	paperMinCols = 4
+	MinCols = 4
 )
 
-// paperCols is the width Layout and RenderPNG actually use for cols.
-func paperCols(cols int) int {
+// Cols is the width Layout actually uses for cols.
+func Cols(cols int) int {
 	if cols <= 0 {
-		return paperDefaultCols
+		return defaultCols
 	}
-	return max(cols, paperMinCols)
+	return max(cols, MinCols)
 }
 
-// paperSeg is a run of text placed on a line. col is where it starts on
-// the paper, in normal-size columns (what the PNG draws); tcol is where it
+// Seg is a run of text placed on a line. Col is where it starts on
+// the paper, in normal-size columns (what the PNG draws); TCol is where it
 // starts in the text form of the line.
 //
 // The two differ only for double size: the text form writes each character
 // once (so tests and the paper panel can search for "TOTAL") but keeps the
 // alignment of the paper, so a right-aligned double amount still ends at
 // the right edge of the text line.
-type paperSeg struct {
-	text      string
-	col, tcol int
+type Seg struct {
+	Text      string
+	Col, TCol int
 }
 
-// paperLine is one printed line as both Layout and RenderPNG see it.
-type paperLine struct {
-	segs  []paperSeg
-	scale int // 1 normal, 2 double width and height
-	bold  bool
+// Line is one printed line as both Layout and RenderPNG see it.
+type Line struct {
+	Segs  []Seg
+	Scale int // 1 normal, 2 double width and height
+	Bold  bool
 }
 
-func (l paperLine) text() string {
+// Text is the line as text: each character once, placed as on paper.
+func (l Line) Text() string {
 	var b strings.Builder
 	at := 0
-	for _, s := range l.segs {
-		if s.text == "" {
+	for _, s := range l.Segs {
+		if s.Text == "" {
 			continue
 		}
-		for ; at < s.tcol; at++ {
+		for ; at < s.TCol; at++ {
 			b.WriteByte(' ')
 		}
-		b.WriteString(s.text)
-		at += hal.StringWidth(s.text)
+		b.WriteString(s.Text)
+		at += hal.StringWidth(s.Text)
 	}
 	return b.String()
 }
@@ -74,53 +79,54 @@ func (l paperLine) text() string {
 // and "[image WxH]". Layout never fails: an invalid element shows as a
 // bracketed note, and Print rejects such documents before laying them out.
 func Layout(doc hal.Document, cols int) []string {
-	cols = paperCols(cols)
+	cols = Cols(cols)
 	var out []string
 	for _, e := range doc.Elements {
-		for _, l := range paperLayoutElement(e, cols) {
-			out = append(out, l.text())
+		for _, l := range Element(e, cols) {
+			out = append(out, l.Text())
 		}
 	}
 	return out
 }
 
-func paperLayoutElement(e hal.Element, cols int) []paperLine {
+// Element lays out one element for paper cols wide (as Cols sees it).
+func Element(e hal.Element, cols int) []Line {
 	switch e.Kind {
 	case hal.KindText:
-		return paperLayoutText(e, cols)
+		return layoutText(e, cols)
 	case hal.KindSeparator:
-		return []paperLine{paperPlain(strings.Repeat("-", cols))}
+		return []Line{plain(strings.Repeat("-", cols))}
 	case hal.KindFeed:
-		return []paperLine{{scale: 1}}
+		return []Line{{Scale: 1}}
 	case hal.KindCut:
-		return []paperLine{paperPlain(paperCutLine(cols))}
+		return []Line{plain(CutLine(cols))}
 	case hal.KindQR:
-		return paperPlainWrapped("[QR] "+paperClean(e.Text, true), cols)
+		return plainWrapped("[QR] "+Clean(e.Text, true), cols)
 	case hal.KindImage:
 		w, h := 0, 0
 		if e.Image != nil {
 			w, h = e.Image.Width, e.Image.Height
 		}
-		return paperPlainWrapped(fmt.Sprintf("[image %dx%d]", w, h), cols)
+		return plainWrapped(fmt.Sprintf("[image %dx%d]", w, h), cols)
 	}
-	return paperPlainWrapped(fmt.Sprintf("[unknown element kind %d]", e.Kind), cols)
+	return plainWrapped(fmt.Sprintf("[unknown element kind %d]", e.Kind), cols)
 }
 
-func paperPlain(s string) paperLine {
-	return paperLine{segs: []paperSeg{{text: s}}, scale: 1}
+func plain(s string) Line {
+	return Line{Segs: []Seg{{Text: s}}, Scale: 1}
 }
 
-func paperPlainWrapped(s string, cols int) []paperLine {
-	var out []paperLine
-	for _, c := range paperWrap(s, cols) {
-		out = append(out, paperPlain(c))
+func plainWrapped(s string, cols int) []Line {
+	var out []Line
+	for _, c := range Wrap(s, cols) {
+		out = append(out, plain(c))
 	}
 	return out
 }
 
-// paperCutLine is the tear-off mark, exactly cols wide:
+// CutLine is the tear-off mark, exactly cols wide:
 // "- - - - - - - cut  - - - - - - -" at 32 columns.
-func paperCutLine(cols int) string {
+func CutLine(cols int) string {
 	n := cols - len("cut")
 	k := n / 4 // "- " pairs on each side
 	r := n - 4*k
@@ -128,32 +134,32 @@ func paperCutLine(cols int) string {
 		strings.Repeat(" ", r-r/2) + strings.Repeat(" -", k)
 }
 
-func paperLayoutText(e hal.Element, cols int) []paperLine {
+func layoutText(e hal.Element, cols int) []Line {
 	scale := 1
 	if e.Style.Size == hal.SizeDouble {
 		scale = 2
 	}
 	width := cols / scale // in characters of this size
-	var out []paperLine
-	emit := func(segs ...paperSeg) {
-		out = append(out, paperLine{segs: segs, scale: scale, bold: e.Style.Bold})
+	var out []Line
+	emit := func(segs ...Seg) {
+		out = append(out, Line{Segs: segs, Scale: scale, Bold: e.Style.Bold})
 	}
-	place := func(s string, a hal.Align) paperSeg {
+	place := func(s string, a hal.Align) Seg {
 		w := hal.StringWidth(s)
 		switch a {
 		case hal.AlignCenter:
-			return paperSeg{text: s, col: (cols - scale*w) / 2, tcol: (cols - w) / 2}
+			return Seg{Text: s, Col: (cols - scale*w) / 2, TCol: (cols - w) / 2}
 		case hal.AlignRight:
-			return paperSeg{text: s, col: cols - scale*w, tcol: cols - w}
+			return Seg{Text: s, Col: cols - scale*w, TCol: cols - w}
 		}
-		return paperSeg{text: s}
+		return Seg{Text: s}
 	}
 
 	var chunks []string
-	for _, para := range strings.Split(paperClean(e.Text, false), "\n") {
-		chunks = append(chunks, paperWrap(para, width)...)
+	for _, para := range strings.Split(Clean(e.Text, false), "\n") {
+		chunks = append(chunks, Wrap(para, width)...)
 	}
-	value := strings.TrimSpace(paperClean(e.Right, true))
+	value := strings.TrimSpace(Clean(e.Right, true))
 	if value == "" {
 		for _, c := range chunks {
 			emit(place(c, e.Style.Align))
@@ -177,17 +183,17 @@ func paperLayoutText(e hal.Element, cols int) []paperLine {
 	if lw > 0 {
 		emit(place(last, hal.AlignLeft))
 	}
-	for _, c := range paperWrap(value, width) {
+	for _, c := range Wrap(value, width) {
 		emit(place(c, hal.AlignRight))
 	}
 	return out
 }
 
-// paperClean makes text printable: tabs become spaces, newlines stay (or
+// Clean makes text printable: tabs become spaces, newlines stay (or
 // become spaces when oneLine) and other control characters go, since they
 // have no width and would garble the text files; invalid UTF-8 becomes
 // U+FFFD so that the files are always UTF-8.
-func paperClean(s string, oneLine bool) string {
+func Clean(s string, oneLine bool) string {
 	clean := utf8.ValidString(s)
 	for _, r := range s {
 		if r < 0x20 || (r >= 0x7f && r < 0xa0) {
@@ -213,12 +219,12 @@ func paperClean(s string, oneLine bool) string {
 	return b.String()
 }
 
-// paperWrap cuts s into lines of at most width cells. English breaks
+// Wrap cuts s into lines of at most width cells. English breaks
 // between words (a word longer than the line breaks where it must);
 // Chinese, which has no spaces, breaks between any two wide runes; a wide
 // rune is never split. The spaces at a break are dropped, and so are
 // trailing spaces. It returns at least one line.
-func paperWrap(s string, width int) []string {
+func Wrap(s string, width int) []string {
 	var out []string
 	rs := []rune(s)
 	for len(rs) > 0 {
@@ -236,8 +242,8 @@ func paperWrap(s string, width int) []string {
 		}
 		// Inside an English word that fits on a line of its own: go back
 		// to the space before it. A longer one (a URL) breaks where it must.
-		if cut < len(rs) && rs[cut] != ' ' && lastSpace > 0 && paperNarrow(rs[cut]) && paperNarrow(rs[cut-1]) &&
-			paperWordWidth(rs[lastSpace+1:]) <= width {
+		if cut < len(rs) && rs[cut] != ' ' && lastSpace > 0 && narrow(rs[cut]) && narrow(rs[cut-1]) &&
+			wordWidth(rs[lastSpace+1:]) <= width {
 			cut = lastSpace
 		}
 		out = append(out, strings.TrimRight(string(rs[:cut]), " "))
@@ -252,13 +258,13 @@ func paperWrap(s string, width int) []string {
 	return out
 }
 
-func paperNarrow(r rune) bool { return r != ' ' && hal.CellWidth(r) == 1 }
+func narrow(r rune) bool { return r != ' ' && hal.CellWidth(r) == 1 }
 
-// paperWordWidth is the width of the word rs starts with.
-func paperWordWidth(rs []rune) int {
+// wordWidth is the width of the word rs starts with.
+func wordWidth(rs []rune) int {
 	w := 0
 	for _, r := range rs {
-		if !paperNarrow(r) {
+		if !narrow(r) {
 			break
 		}
 		w++
