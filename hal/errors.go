@@ -9,6 +9,7 @@ var (
 	ErrTimeout      = errors.New("device timeout")
 	ErrCancelled    = errors.New("cancelled")
 	ErrNoPaper      = errors.New("printer out of paper")
+	ErrCoverOpen    = errors.New("printer cover open")
 	ErrDisconnected = errors.New("device disconnected")
 	ErrNoDevice     = errors.New("no such device on this board")
 	ErrDisabled     = errors.New("device not armed")

@@ -273,8 +273,11 @@ func (s *approvedOwed) Key(t *Terminal, k hal.Key) {
 
 // printCode is the error code a failed print shows.
 func printCode(err error) ErrCode {
-	if errors.Is(err, hal.ErrNoPaper) {
+	switch {
+	case errors.Is(err, hal.ErrNoPaper):
 		return E301
+	case errors.Is(err, hal.ErrCoverOpen):
+		return E303
 	}
 	return E302
 }

@@ -2,7 +2,6 @@ package terminal
 
 import (
 	"context"
-	"errors"
 
 	"github.com/shoukuan/pos/app/ui"
 	"github.com/shoukuan/pos/hal"
@@ -57,10 +56,7 @@ func (t *Terminal) printDocs(title msg, docs []hal.Document, then func(*Terminal
 			return
 		}
 		t.log.Warn("printing stopped", "err", st.err, "left", len(st.left))
-		code := E302
-		if errors.Is(st.err, hal.ErrNoPaper) {
-			code = E301
-		}
+		code := printCode(st.err)
 		if t.dev.Indicator != nil {
 			t.dev.Indicator.Beep(hal.BeepAttention)
 		}

@@ -40,6 +40,8 @@ var (
 		m("请装纸后在查询菜单选择重打印", "Load paper, then choose Reprint under Query")}
 	E302 = ErrCode{"E302", m("设备故障", "Device fault"),
 		m("请在维护菜单运行设备自检,并联系维修", "Run Maintenance > Self-test and call service")}
+	E303 = ErrCode{"E303", m("打印机盖未合上", "Printer cover open"),
+		m("请合上打印机盖,再按确认打印", "Close the printer cover, then press Enter to print")}
 	E901 = ErrCode{"E901", m("存储错误", "Storage error"),
 		m("请重启终端;仍出现请联系维修", "Restart the terminal; if it persists, call service")}
 	E902 = ErrCode{"E902", m("交易记录不能使用", "Journal unusable"),
@@ -47,7 +49,7 @@ var (
 )
 
 // ErrCodes is the table in order, for the documentation.
-var ErrCodes = []ErrCode{E101, E102, E103, E104, E105, E106, E107, E108, E109, E110, E111, E113, E201, E301, E302, E901, E902}
+var ErrCodes = []ErrCode{E101, E102, E103, E104, E105, E106, E107, E108, E109, E110, E111, E113, E201, E301, E302, E303, E901, E902}
 
 // Transaction and host errors.
 var (

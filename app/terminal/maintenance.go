@@ -142,10 +142,7 @@ func (s *selfTest) Draw(t *Terminal, c *ui.Canvas) {
 		}
 	}
 	if s.printErr != nil && y < c.Rows()-2 {
-		code := E302
-		if errors.Is(s.printErr, hal.ErrNoPaper) {
-			code = E301
-		}
+		code := printCode(s.printErr)
 		c.Text(0, y, code.Code+" "+t.tr(code.Title), hal.AttrError)
 	}
 	c.Center(c.Rows()-2, t.tr(mSelfTestDone, passed, len(s.results)-passed), hal.AttrBold)
