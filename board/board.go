@@ -169,10 +169,6 @@ type CardReader struct {
 	Contactless string `json:"contactless,omitempty"`
 }
 
-type Printer struct {
-	Driver  string `json:"driver"`
-	Columns int    `json:"columns"` // characters per line at normal size
-}
 
 // The drivers each device slot accepts. "none" leaves a device off the
 // board; the application then treats it as absent.
@@ -181,7 +177,7 @@ var knownDrivers = map[string][]string{
 	"keypad":      {"console", "fake"},
 	"scanner":     {"fake", "none", "uart", "camera"},
 	"card_reader": {"fake", "none", "pn532"},
-	"printer":     {"fake", "none"},
+	"printer":     {"fake", "none", "escpos", "escpos-emulator"},
 	"indicator":   {"fake", "none"},
 }
 
@@ -320,8 +316,8 @@ func (d *Desc) Validate() error {
 	default:
 		return fmt.Errorf("card_reader.baud %d: a PN532 HSU rate (115200 by default)", cr.Baud)
 	}
-	if d.Printer.Driver != "none" && (d.Printer.Columns < 24 || d.Printer.Columns > 64) {
-		return fmt.Errorf("printer.columns %d: want 24-64 (32 for 58 mm paper, 48 for 80 mm)", d.Printer.Columns)
+	if err := d.Printer.validate(); err != nil {
+		return err
 	}
 	if d.Secrets != "user-config" && !filepath.IsAbs(d.Secrets) {
 		return fmt.Errorf("secrets %q: want an absolute directory on the terminal's secure storage, or user-config", d.Secrets)

@@ -47,6 +47,9 @@ type Fakes struct {
 	Field     *pn532emu.Emulator
 	PN532     *pn532.Reader
 	Printer   *fake.Printer
+	// Paper is the ESC/POS emulator's paper on an escpos-emulator board,
+	// printed through the real driver.
+	Paper     *EmulatedPrinter
 	Indicator *fake.Indicator
 }
 
@@ -133,10 +136,31 @@ func Open(d *Desc, env Env) (_ *Board, err error) {
 		b.closers = append(b.closers, r)
 		dev.CardReader = r
 	}
+	receipts := ""
+	if env.DataDir != "" {
+		receipts = filepath.Join(env.DataDir, "receipts")
+	}
 	switch d.Printer.Driver {
 	case "fake":
-		f.Printer = fake.NewPrinter(fake.PrinterOptions{Dir: filepath.Join(env.DataDir, "receipts"), Columns: d.Printer.Columns})
+		f.Printer = fake.NewPrinter(fake.PrinterOptions{Dir: receipts, Columns: d.Printer.Columns})
 		dev.Printer = f.Printer
+	case "escpos":
+		p, err := d.Printer.open()
+		if err != nil {
+			return nil, fmt.Errorf("board %s: printer: %w", d.Name, err)
+		}
+		b.closers = append(b.closers, p)
+		dev.Printer = p
+	case "escpos-emulator":
+		p, closers, err := openEmulatedPrinter(d.Printer, receipts)
+		if err != nil {
+			return nil, fmt.Errorf("board %s: printer: %w", d.Name, err)
+		}
+		for _, c := range closers {
+			b.closers = append(b.closers, closeFunc(c))
+		}
+		f.Paper = p
+		dev.Printer = p
 	}
 	switch d.Indicator.Driver {
 	case "fake":
@@ -175,6 +199,9 @@ func Open(d *Desc, env Env) (_ *Board, err error) {
 		if f.Printer != nil {
 			f.Printer.OnChange(refresh)
 		}
+		if f.Paper != nil {
+			f.Paper.OnChange(refresh)
+		}
 		if f.Indicator != nil {
 			f.Indicator.OnChange(refresh)
 		}
@@ -192,3 +219,7 @@ func (b *Board) Close() {
 		b.closers[i].Close()
 	}
 }
+
+type closeFunc func() error
+
+func (f closeFunc) Close() error { return f() }

@@ -27,6 +27,9 @@ func simPanels(f *Fakes) []console.Panel {
 	if f.Printer != nil {
 		ps = append(ps, &paperPanel{p: f.Printer})
 	}
+	if f.Paper != nil {
+		ps = append(ps, &paperPanel{p: f.Paper})
+	}
 	if f.Scanner != nil {
 		ps = append(ps, &scannerPanel{s: f.Scanner, images: f.Scanner.Images()})
 	}
@@ -39,7 +42,15 @@ func simPanels(f *Fakes) []console.Panel {
 	return ps
 }
 
-type paperPanel struct{ p *fake.Printer }
+// paperRoll is a printer whose paper the simulator shows: the fake, or
+// the ESC/POS emulator behind the real driver.
+type paperRoll interface {
+	Status() hal.PrinterStatus
+	Roll() []string
+	SetPaperOut(bool)
+}
+
+type paperPanel struct{ p paperRoll }
 
 func (pp *paperPanel) Title() string {
 	if pp.p.Status().PaperOut {

@@ -6,6 +6,7 @@ command -v qemu-arm-static >/dev/null 2>&1 || need="$need qemu-user-static"
 command -v tmux >/dev/null 2>&1 || need="$need tmux"
 [ -f /usr/share/unifont/unifont.hex ] || need="$need unifont"
 command -v nfc-list >/dev/null 2>&1 || need="$need libnfc-bin"
+command -v zbarimg >/dev/null 2>&1 || need="$need zbar-tools"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "deps: missing$need; install them (sudo apt-get install$need) or run as root" >&2

@@ -34,6 +34,7 @@ commands:
   keys       load the terminal master key          pos keys load --components 2
   journal    check or re-initialise the journal    pos journal check | pos journal reinit --confirm TID
   emv        replay a card's recorded APDU trace   pos emv replay [--json] TRACE.json
+  escpos     render ESC/POS bytes, or a virtual printer  pos escpos render IN.bin OUT.png | pos escpos virtual --out DIR
   version    print version, commit and platform
 
 Run "pos COMMAND -h" for the flags of a command.
@@ -70,6 +71,8 @@ func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdJournal(args, stdout, stderr)
 	case "emv":
 		err = cmdEMV(args, stdout, stderr)
+	case "escpos":
+		err = cmdEscpos(args, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "pos %s commit %s %s/%s %s\n", version, commit, runtime.GOOS, runtime.GOARCH, runtime.Version())
 	case "help", "-h", "--help":

@@ -236,10 +236,14 @@ func (r *rig) PaperOut(out bool) error {
 	if r.isCut() {
 		return errPoweredOff
 	}
-	if r.b.Fakes.Printer == nil {
-		return errors.New("this board has no fake printer")
+	switch {
+	case r.b.Fakes.Printer != nil:
+		r.b.Fakes.Printer.SetPaperOut(out)
+	case r.b.Fakes.Paper != nil:
+		r.b.Fakes.Paper.SetPaperOut(out)
+	default:
+		return errors.New("this board has no fake or emulated printer")
 	}
-	r.b.Fakes.Printer.SetPaperOut(out)
 	return nil
 }
 
@@ -352,6 +356,9 @@ func (r *rig) settle() error {
 func (r *rig) Screen() string { return r.b.Fakes.Display.Text() }
 
 func (r *rig) LastPrint() string {
+	if r.b.Fakes.Paper != nil {
+		return strings.Join(r.b.Fakes.Paper.LastJob(), "\n")
+	}
 	if r.b.Fakes.Printer == nil {
 		return ""
 	}
@@ -363,6 +370,9 @@ func (r *rig) LastPrint() string {
 }
 
 func (r *rig) Paper() string {
+	if r.b.Fakes.Paper != nil {
+		return strings.Join(r.b.Fakes.Paper.Roll(), "\n")
+	}
 	if r.b.Fakes.Printer == nil {
 		return ""
 	}

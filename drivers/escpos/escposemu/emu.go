@@ -280,3 +280,10 @@ func (c *conn) Close() error {
 	c.e.mu.Unlock()
 	return nil
 }
+
+// RunOut empties the roll, as when the paper runs out between jobs.
+func (e *Emulator) RunOut() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.paper = 0
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The scenarios that print the most, with paper running out and coming
+// back, run on a board whose printer is the real ESC/POS driver talking to
+// the emulator over a pseudo-terminal: the paper they check is what the
+// emulator printed, and each page is saved as a PNG.
+func TestScenariosThroughESCPOS(t *testing.T) {
+	for _, name := range []string{"paper-out-approved", "sale", "qr-merchant-huabei", "settlement", "chip-tap", "selftest"} {
+		t.Run(name, func(t *testing.T) {
+			var out bytes.Buffer
+			p := filepath.Join(repoRoot, "testdata", "scenarios", name+".txt")
+			data := t.TempDir()
+			code := run([]string{"scenario", "--board", "sim-escpos", "--assets", repoRoot, "--data", data, "--secrets", t.TempDir(), p}, &out, &out)
+			if code != 0 {
+				log, _ := os.ReadFile(filepath.Join(data, "pos.log"))
+				t.Fatalf("exit %d\n%s\nlog:\n%s", code, out.String(), log)
+			}
+			pngs, _ := filepath.Glob(filepath.Join(data, "receipts", "*.png"))
+			if len(pngs) == 0 {
+				t.Fatal("no pages saved")
+			}
+			for _, f := range pngs {
+				if b, _ := os.ReadFile(f); !bytes.HasPrefix(b, []byte("\x89PNG")) || strings.Contains(f, "--") {
+					t.Fatalf("%s is not a page", f)
+				}
+			}
+		})
+	}
+}
+
+// pos escpos render prints another program's bytes: text, a native QR, a
+// barcode it does not draw (reported on stderr, not printed as text), and
+// a cut that starts a second page.
+func TestEscposRender(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "job.bin")
+	job := []byte("\x1b@\x1c&\xc4\xe3\xba\xc3 hello\n\x1dk\x04ABC\x00\x1b\x61\x01" +
+		"\x1d(k\x03\x001C\x06\x1d(k\x08\x001P0ABCDE\x1d(k\x03\x001Q0\n\x1dV\x42\x00second page\n")
+	if err := os.WriteFile(in, job, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	png := filepath.Join(dir, "out.png")
+	if code := run([]string{"escpos", "render", in, png}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "GS k barcode (7 bytes) not drawn") {
+		t.Fatalf("stderr %q", errb.String())
+	}
+	for _, f := range []string{png, filepath.Join(dir, "out-2.png")} {
+		if b, err := os.ReadFile(f); err != nil || !bytes.HasPrefix(b, []byte("\x89PNG")) {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	if !strings.Contains(out.String(), "out.png: 384x") {
+		t.Fatalf("stdout %q", out.String())
+	}
+	if code := run([]string{"escpos", "render", "--profile", "nope", in, png}, &out, &errb); code == 0 {
+		t.Fatal("unknown profile accepted")
+	}
+}
