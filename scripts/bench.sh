@@ -40,5 +40,6 @@ gobench() { go test -run '^$' -bench "$1" -benchtime "$2" "$3" 2>/dev/null; }
 	gobench SaleFullStack 10000x ./cmd/pos
 	gobench 'Kernel(Insert|Tap)$' 300x ./cmd/pos
 	gobench 'TapPN532$' 20x ./cmd/pos
+	gobench 'Receipt(Native|Raster)QR$' 200x ./cmd/pos
 	gobench Settle100k 5x ./app/engine
 } | awk '/^Benchmark/ {name=$1; sub(/-[0-9]+$/, "", name); for (i=3; i<NF; i+=2) printf "BENCH %s %s %s\n", name, $i, $(i+1)}'

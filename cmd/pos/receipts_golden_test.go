@@ -204,3 +204,35 @@ func decodeGozxing(t *testing.T, img image.Image) string {
 	}
 	return res.GetText()
 }
+
+// A sale slip with its QR code, merchant copy, through the real driver
+// into the emulator: bytes on the wire, their time on a 115200-baud line
+// (10 bits a byte; the printer's own printing time comes on top), and the
+// time to lay out, encode and interpret it.
+func benchmarkReceipt(b *testing.B, profName string) {
+	prof, err := escpos.LookupProfile(profName)
+	if err != nil {
+		b.Fatal(err)
+	}
+	doc := goldenReceipts()["qr-wechat"]
+	e := escposemu.New(prof, escposemu.Options{})
+	p, err := escpos.New(e.Conn(), prof, escpos.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := p.Print(context.Background(), doc); err != nil {
+			b.Fatal(err)
+		}
+		e.TakePages()
+	}
+	b.StopTimer()
+	perJob := float64(e.Received()) / float64(b.N)
+	b.ReportMetric(perJob, "bytes/receipt")
+	b.ReportMetric(perJob*10/115200*1000, "wire-ms@115200")
+}
+
+func BenchmarkReceiptNativeQR(b *testing.B) { benchmarkReceipt(b, "58mm") }
+func BenchmarkReceiptRasterQR(b *testing.B) { benchmarkReceipt(b, "58mm-raster") }
