@@ -86,4 +86,19 @@ type SelfTestResult struct {
 	OK     bool          // passed
 	Detail string        // firmware version, port, or what failed
 	Took   time.Duration // time the test took
+	// Skipped: nothing was tested (the board has no such device, or its
+	// driver has no self-test). Neither passed nor failed: a technician
+	// must never read an untested device as working.
+	Skipped bool
+}
+
+// Verdict is the result in a word: ok, FAIL or not tested.
+func (r SelfTestResult) Verdict() string {
+	switch {
+	case r.Skipped:
+		return "not tested"
+	case r.OK:
+		return "ok"
+	}
+	return "FAIL"
 }

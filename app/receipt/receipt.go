@@ -64,10 +64,14 @@ func SelfTest(t Terminal, results []hal.SelfTestResult, at time.Time) hal.Docume
 		hal.Pair("版本(VERSION):", t.Version),
 		hal.Element{Kind: hal.KindSeparator},
 	)
-	failed := 0
+	failed, skipped := 0, 0
 	for _, r := range results {
 		status := "OK"
-		if !r.OK {
+		switch {
+		case r.Skipped:
+			status = "未测 N/A"
+			skipped++
+		case !r.OK:
 			status = "FAIL"
 			failed++
 		}
@@ -78,7 +82,7 @@ func SelfTest(t Terminal, results []hal.SelfTestResult, at time.Time) hal.Docume
 	}
 	els = append(els,
 		hal.Element{Kind: hal.KindSeparator},
-		hal.Element{Kind: hal.KindText, Text: fmt.Sprintf("%d OK / %d FAIL", len(results)-failed, failed), Style: hal.TextStyle{Bold: true, Align: hal.AlignCenter}},
+		hal.Element{Kind: hal.KindText, Text: fmt.Sprintf("%d OK / %d FAIL / %d N/A", len(results)-failed-skipped, failed, skipped), Style: hal.TextStyle{Bold: true, Align: hal.AlignCenter}},
 	)
 	return hal.Document{Title: "self-test", Elements: footer(t, els)}
 }

@@ -16,7 +16,7 @@ func TestSelfTestSlip(t *testing.T) {
 	for _, e := range doc.Elements {
 		texts = append(texts, e.Text+"|"+e.Right)
 	}
-	want := []string{"老王面馆|", "printer|OK", "scanner|FAIL", "  no camera|", "2026/03/02 09:05:00|", "1 OK / 1 FAIL|"}
+	want := []string{"老王面馆|", "printer|OK", "scanner|FAIL", "  no camera|", "2026/03/02 09:05:00|", "1 OK / 1 FAIL / 0 N/A|"}
 	for _, w := range want {
 		found := false
 		for _, s := range texts {

@@ -46,11 +46,12 @@ func SelfTest(ctx context.Context, d hal.Devices) []hal.SelfTestResult {
 		{"card reader", d.CardReader}, {"printer", d.Printer}, {"indicator", d.Indicator},
 	} {
 		if dev.v == nil {
-			out = append(out, hal.SelfTestResult{Device: dev.name, Detail: "not fitted on this board"})
+			out = append(out, hal.SelfTestResult{Device: dev.name, Skipped: true, Detail: "absent: not on this board"})
 			continue
 		}
 		st, ok := dev.v.(hal.SelfTester)
 		if !ok {
+			out = append(out, hal.SelfTestResult{Device: dev.name, Skipped: true, Detail: "not tested: its driver has no self-test"})
 			continue
 		}
 		start := time.Now()
@@ -123,20 +124,24 @@ func (s *selfTest) Draw(t *Terminal, c *ui.Canvas) {
 		c.Center(3, t.tr(mTesting), 0)
 		return
 	}
-	passed := 0
+	passed, failed := 0, 0
 	y := 1
 	for _, r := range s.results {
 		status, a := t.tr(mPass), hal.AttrOK
-		if !r.OK {
+		switch {
+		case r.Skipped:
+			status, a = t.tr(mNotTested), hal.AttrDim
+		case !r.OK:
 			status, a = t.tr(mFail), hal.AttrError
-		} else {
+			failed++
+		default:
 			passed++
 		}
 		if y < c.Rows()-2 {
 			c.Pair(y, r.Device, status, a)
 			y++
 		}
-		if !r.OK && y < c.Rows()-2 {
+		if !r.OK && !r.Skipped && y < c.Rows()-2 {
 			c.Text(1, y, ui.Truncate(r.Detail, c.Cols()-1), hal.AttrDim)
 			y++
 		}
@@ -145,7 +150,7 @@ func (s *selfTest) Draw(t *Terminal, c *ui.Canvas) {
 		code := printCode(s.printErr)
 		c.Text(0, y, code.Code+" "+t.tr(code.Title), hal.AttrError)
 	}
-	c.Center(c.Rows()-2, t.tr(mSelfTestDone, passed, len(s.results)-passed), hal.AttrBold)
+	c.Center(c.Rows()-2, t.tr(mSelfTestDone, passed, failed), hal.AttrBold)
 	c.Footer(t.tr(mContinueHint))
 }
 

@@ -87,6 +87,7 @@ var (
 	mTesting        = m("正在检测...", "Testing...")
 	mPass           = m("正常", "OK")
 	mFail           = m("故障", "FAIL")
+	mNotTested      = m("未测", "not tested")
 	mAddCashier     = m("增加操作员", "Add cashier")
 	mRemoveCashier  = m("删除操作员", "Remove cashier")
 	mUnlock         = m("解锁操作员", "Unlock operator")

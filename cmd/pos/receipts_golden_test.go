@@ -49,6 +49,7 @@ func goldenReceipts() map[string]hal.Document {
 	self := []hal.SelfTestResult{
 		{Device: "printer", OK: true, Detail: "ESC/POS 58mm: ready", Took: 12 * time.Millisecond},
 		{Device: "scanner", OK: false, Detail: "no answer on /dev/ttyS1", Took: 500 * time.Millisecond},
+		{Device: "indicator", Skipped: true, Detail: "absent: not on this board"},
 	}
 	return map[string]hal.Document{
 		"sale-chip":   receipt.Transaction(term, card, receipt.MerchantCopy),

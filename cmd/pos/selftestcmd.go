@@ -41,12 +41,10 @@ func cmdSelfTest(args []string, stdout, stderr io.Writer) error {
 	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	failed := 0
 	for _, r := range results {
-		status := "ok"
-		if !r.OK {
-			status = "FAIL"
+		if !r.OK && !r.Skipped {
 			failed++
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%v\n", r.Device, status, r.Detail, r.Took.Round(1000))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%v\n", r.Device, r.Verdict(), r.Detail, r.Took.Round(1000))
 	}
 	w.Flush()
 	if failed > 0 {
