@@ -169,7 +169,6 @@ type CardReader struct {
 	Contactless string `json:"contactless,omitempty"`
 }
 
-
 // The drivers each device slot accepts. "none" leaves a device off the
 // board; the application then treats it as absent.
 var knownDrivers = map[string][]string{

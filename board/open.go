@@ -44,9 +44,9 @@ type Fakes struct {
 	Cards   *fake.CardReader
 	// Field is the PN532 emulator's field on a pn532-emulator board: taps
 	// go there, through the real driver (PN532).
-	Field     *pn532emu.Emulator
-	PN532     *pn532.Reader
-	Printer   *fake.Printer
+	Field   *pn532emu.Emulator
+	PN532   *pn532.Reader
+	Printer *fake.Printer
 	// Paper is the ESC/POS emulator's paper on an escpos-emulator board,
 	// printed through the real driver.
 	Paper     *EmulatedPrinter
