@@ -28,11 +28,11 @@ type Desc struct {
 	Name        string     `json:"name"`
 	Description string     `json:"description"`
 	Display     Display    `json:"display"`
-	Keypad      Device     `json:"keypad"`
+	Keypad      Keypad     `json:"keypad"`
 	Scanner     Scanner    `json:"scanner"`
 	CardReader  CardReader `json:"card_reader"`
 	Printer     Printer    `json:"printer"`
-	Indicator   Device     `json:"indicator"`
+	Indicator   Indicator  `json:"indicator"`
 	// Secrets is where the device secret that seals the keys lives, never
 	// the data directory: a copied data directory must not carry the
 	// means to open its keys. "user-config" is the user's configuration
@@ -56,14 +56,14 @@ func (d *Desc) SecretsDir() (string, error) {
 // maxBoardFile bounds a board file: a description is a few hundred bytes.
 const maxBoardFile = 256 << 10
 
-type Device struct {
-	Driver string `json:"driver"`
-}
-
 type Display struct {
 	Driver string `json:"driver"`
 	Cols   int    `json:"cols"`
 	Rows   int    `json:"rows"`
+	// fbdev: the panel's framebuffer (/dev/fb1 for an SPI LCD beside
+	// HDMI), and light text on black instead of dark on white.
+	Device string `json:"device,omitempty"`
+	Dark   bool   `json:"dark,omitempty"`
 }
 
 type Scanner struct {
@@ -172,12 +172,12 @@ type CardReader struct {
 // The drivers each device slot accepts. "none" leaves a device off the
 // board; the application then treats it as absent.
 var knownDrivers = map[string][]string{
-	"display":     {"console", "memory"},
-	"keypad":      {"console", "fake"},
+	"display":     {"console", "memory", "fbdev"},
+	"keypad":      {"console", "fake", "matrix", "evdev"},
 	"scanner":     {"fake", "none", "uart", "camera"},
 	"card_reader": {"fake", "none", "pn532"},
 	"printer":     {"fake", "none", "escpos", "escpos-emulator"},
-	"indicator":   {"fake", "none"},
+	"indicator":   {"fake", "none", "gpio"},
 }
 
 // Names lists the built-in boards.
@@ -267,6 +267,15 @@ func (d *Desc) Validate() error {
 	}
 	if d.Keypad.Driver == "console" && d.Display.Driver != "console" {
 		return errors.New("keypad.driver console: needs display.driver console (the keyboard belongs to the console)")
+	}
+	if err := d.Display.validate(); err != nil {
+		return err
+	}
+	if err := d.Keypad.validate(); err != nil {
+		return err
+	}
+	if err := d.Indicator.validate(); err != nil {
+		return err
 	}
 	if d.Scanner.Driver == "fake" && d.Scanner.Images == "" {
 		return errors.New("scanner.images: the fake scanner needs a directory of code images")

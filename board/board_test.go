@@ -3,6 +3,8 @@ package board
 import (
 	"context"
 	"errors"
+	"github.com/shoukuan/pos/drivers/escpos"
+	"github.com/shoukuan/pos/drivers/escpos/escposemu"
 	"os"
 	"path/filepath"
 	"strings"
@@ -191,9 +193,18 @@ func TestOpenUARTScanner(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nfc.Close()
+	// Its USB printer: the ESC/POS emulator's line stands in for lp0.
+	prof, _ := escpos.LookupProfile("58mm")
+	paper := escposemu.New(prof, escposemu.Options{})
+	lp, err := escposemu.ListenPTY(paper, 115200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lp.Close()
 	d, _ := Load("devkit")
 	d.Scanner.Port = emu.Path()
 	d.CardReader.Port = nfc.Path()
+	d.Printer.Device = lp.Path()
 	b, err := Open(d, Env{DataDir: t.TempDir(), Assets: "..", Headless: true})
 	if err != nil {
 		t.Fatal(err)
@@ -218,6 +229,12 @@ func TestOpenUARTScanner(t *testing.T) {
 	defer cancel()
 	if got, err := s.Read(ctx); err != nil || got != code {
 		t.Fatalf("read %+v, %v", got, err)
+	}
+	if _, ok := b.Devices.Printer.(*escpos.Printer); !ok || b.Devices.Indicator != nil {
+		t.Fatalf("printer %T, indicator %T: want the ESC/POS driver and no indicator", b.Devices.Printer, b.Devices.Indicator)
+	}
+	if st := b.Devices.Printer.(hal.SelfTester).SelfTest(ctx); !st.OK || !strings.Contains(st.Detail, "ready") {
+		t.Fatalf("printer self-test %+v", st)
 	}
 	b.Close()
 	if err := s.Enable(true); !errors.Is(err, uartscan.ErrClosed) {
@@ -299,5 +316,49 @@ func TestPN532Wiring(t *testing.T) {
 		if err := d.Validate(); (err == nil) != tc.ok {
 			t.Errorf("%s: %v", tc.name, err)
 		}
+	}
+}
+
+// The buildable terminal's devices: each mistake in its file is named.
+func TestValidateTerminalDevices(t *testing.T) {
+	base, _ := embedded.ReadFile("boards/rpi4-pos.json")
+	for edit, want := range map[[2]string]string{
+		{`"device": "/dev/fb1"`, `"device": "fb1"`}:                                    `display.device "fb1"`,
+		{`["dot", "0", "down", "enter"]`, `["dot", "0", "down"]`}:                      "layout row 3: 3 keys for 4 column pins",
+		{`["dot", "0", "down", "enter"]`, `["dot", "0", "down", "enterr"]`}:            "enterr",
+		{`"debounce_ms": 20`, `"debounce_ms": 2000`}:                                   "debounce_ms 2000",
+		{`"buzzer": "gpio:GPIO18"`, `"buzzer": "pin18"`}:                               "indicator.buzzer",
+		{`"red": "gpio:GPIO23"`, `"red": "gpio:GPIO23:inverted"`}:                      "indicator.red",
+		{`"device": "/dev/usb/lp0"`, `"device": "/dev/usb/lp0", "port": "/dev/ttyS3"`}: "printer: on a UART (port) or on USB (device), not both",
+		{`"profile": "58mm"`, `"profile": "57mm"`}:                                     `printer.profile: printer profile "57mm": unknown`,
+		{`"driver": "matrix",`, `"driver": "evdev",`}:                                  "keypad.rows, cols, layout, debounce_ms: only the matrix driver takes them",
+		{`"driver": "gpio", "buzzer"`, `"driver": "fake", "buzzer"`}:                   "indicator.",
+		{`"driver": "escpos", "profile": "58mm", "device": "/dev/usb/lp0"`, `"driver": "escpos-emulator", "profile": "58mm", "device": "/dev/usb/lp0"`}: "the emulator makes its own port",
+	} {
+		src := strings.Replace(string(base), edit[0], edit[1], 1)
+		if src == string(base) {
+			t.Fatalf("edit %q did not apply", edit[0])
+		}
+		_, err := Parse([]byte(src))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", edit[1], err, want)
+		}
+	}
+	// An evdev keypad: a device path and a key map that parses.
+	ev := strings.Replace(string(base), `"keypad": {`, `"keypad": {"driver": "evdev", "device": "/dev/input/by-path/platform-keypad-event", "keymap": {"KEY_ENTER": "enter", "2": "1"}}, "unused": {`, 1)
+	if _, err := Parse([]byte(ev)); err == nil || !strings.Contains(err.Error(), `unknown field "unused"`) {
+		t.Fatalf("evdev edit: %v", err)
+	}
+}
+
+// Opening the terminal's board on a machine without its hardware names
+// the first device missing, instead of running on fakes.
+func TestOpenTerminalWithoutHardware(t *testing.T) {
+	d, err := Load("rpi4-pos")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(d, Env{DataDir: t.TempDir(), Headless: true}); err == nil {
+		t.Fatal("rpi4-pos opened on a machine without its devices")
 	}
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/shoukuan/pos/drivers/console"
 	"github.com/shoukuan/pos/drivers/fake"
+	"github.com/shoukuan/pos/drivers/gpioind"
+	"github.com/shoukuan/pos/drivers/matrixkeypad"
 	"github.com/shoukuan/pos/drivers/pn532"
 	"github.com/shoukuan/pos/drivers/pn532/pn532emu"
 	"github.com/shoukuan/pos/drivers/uartscan"
@@ -166,15 +168,52 @@ func Open(d *Desc, env Env) (_ *Board, err error) {
 	case "fake":
 		f.Indicator = fake.NewIndicator()
 		dev.Indicator = f.Indicator
+	case "gpio":
+		ind, err := gpioind.Open(d.Indicator.specs())
+		if err != nil {
+			return nil, fmt.Errorf("board %s: indicator: %w", d.Name, err)
+		}
+		b.closers = append(b.closers, ind)
+		dev.Indicator = ind
 	}
 
-	if env.Headless || d.Display.Driver == "memory" {
+	// Headless swaps only the console for fakes: a terminal's own panel
+	// and keypad stay, so that pos selftest tests them.
+	switch {
+	case d.Display.Driver == "memory" || env.Headless && d.Display.Driver == "console":
 		f.Display = fake.NewDisplay(d.Display.Cols, d.Display.Rows)
 		dev.Display = f.Display
+	case d.Display.Driver == "fbdev":
+		disp, err := d.Display.open()
+		if err != nil {
+			return nil, fmt.Errorf("board %s: display: %w", d.Name, err)
+		}
+		b.closers = append(b.closers, disp)
+		dev.Display = disp
 	}
-	if env.Headless || d.Keypad.Driver == "fake" {
+	switch {
+	case d.Keypad.Driver == "fake" || env.Headless && d.Keypad.Driver == "console":
 		f.Keypad = fake.NewKeypad()
 		dev.Keypad = f.Keypad
+	case d.Keypad.Driver == "matrix":
+		cfg, err := d.Keypad.matrixConfig()
+		if err == nil {
+			var k *matrixkeypad.Keypad
+			if k, err = matrixkeypad.Open(cfg); err == nil {
+				b.closers = append(b.closers, k)
+				dev.Keypad = k
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("board %s: keypad: %w", d.Name, err)
+		}
+	case d.Keypad.Driver == "evdev":
+		k, err := d.Keypad.openEvdev()
+		if err != nil {
+			return nil, fmt.Errorf("board %s: keypad: %w", d.Name, err)
+		}
+		b.closers = append(b.closers, k)
+		dev.Keypad = k
 	}
 	if dev.Display == nil || dev.Keypad == nil { // the console: display and keyboard
 		title := env.Title
