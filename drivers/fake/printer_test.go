@@ -25,7 +25,6 @@ func prtDoc(title string, els ...hal.Element) hal.Document {
 	return hal.Document{Title: title, Elements: els}
 }
 
-func prtSp(n int) string { return strings.Repeat(" ", n) }
 
 func prtCheckLines(t *testing.T, got, want []string) {
 	t.Helper()
