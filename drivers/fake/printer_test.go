@@ -25,7 +25,6 @@ func prtDoc(title string, els ...hal.Element) hal.Document {
 	return hal.Document{Title: title, Elements: els}
 }
 
-
 func prtCheckLines(t *testing.T, got, want []string) {
 	t.Helper()
 	if !slices.Equal(got, want) {
