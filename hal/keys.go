@@ -71,3 +71,36 @@ func ParseKey(s string) (Key, error) {
 type KeyEvent struct {
 	Key Key
 }
+
+// KeyLister is a keypad that knows which keys it has, so that the
+// "press every key" check asks for exactly those and no more. A keypad
+// without it is asked for every key (AllKeys).
+type KeyLister interface {
+	Keys() []Key
+}
+
+// AllKeys is every key, in the order of the constants.
+func AllKeys() []Key {
+	keys := make([]Key, 0, keyCount-1)
+	for k := Key(1); k < keyCount; k++ {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// SortedKeys is keys without KeyNone and duplicates, in constant order.
+func SortedKeys(keys []Key) []Key {
+	var seen [keyCount]bool
+	for _, k := range keys {
+		if k > KeyNone && k < keyCount {
+			seen[k] = true
+		}
+	}
+	var out []Key
+	for k := Key(1); k < keyCount; k++ {
+		if seen[k] {
+			out = append(out, k)
+		}
+	}
+	return out
+}

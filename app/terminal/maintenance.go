@@ -19,7 +19,13 @@ func newMaintenanceMenu(t *Terminal) Screen {
 		title: mMaintenance,
 		back:  toMain,
 		items: []menuItem{
-			{mSelfTest, func(t *Terminal) { t.Show(&selfTest{back: back}) }},
+			{mSelfTest, func(t *Terminal) {
+				// The keypad first: pressing every key is the technician's
+				// part, then the devices test themselves.
+				t.Show(newKeyTest(t.dev.Keypad, func(t *Terminal, keys hal.SelfTestResult) {
+					t.Show(&selfTest{back: back, keys: &keys})
+				}))
+			}},
 			{mOperators, func(t *Terminal) {
 				if !t.isSupervisor() {
 					t.showError(mOperators, E107, "", back)
@@ -71,6 +77,7 @@ func SelfTest(ctx context.Context, d hal.Devices) []hal.SelfTestResult {
 
 type selfTest struct {
 	back     func(*Terminal)
+	keys     *hal.SelfTestResult // the press-every-key check, when it ran
 	results  []hal.SelfTestResult
 	printErr error
 	running  bool
@@ -86,6 +93,9 @@ func (s *selfTest) enter(t *Terminal) {
 	now := t.clock.Now()
 	t.Go(func() any {
 		res := SelfTest(context.Background(), t.dev)
+		if s.keys != nil {
+			res = WithKeyCheck(res, *s.keys)
+		}
 		// The slip is part of the test: a technician leaves it in the
 		// service log, and it proves the printer prints.
 		var perr error
@@ -116,6 +126,24 @@ func (s *selfTest) enter(t *Terminal) {
 			}
 		}
 	})
+}
+
+// WithKeyCheck puts the press-every-key result in the keypad's place. The
+// driver's own check (no key stuck, device still there) still counts: a
+// keypad fails if either failed.
+func WithKeyCheck(res []hal.SelfTestResult, keys hal.SelfTestResult) []hal.SelfTestResult {
+	for i, r := range res {
+		if r.Device != keys.Device {
+			continue
+		}
+		if !r.OK && !r.Skipped {
+			keys.OK, keys.Skipped = false, false
+			keys.Detail = r.Detail + "; " + keys.Detail
+		}
+		keys.Took += r.Took
+		res[i] = keys
+	}
+	return res
 }
 
 func (s *selfTest) Draw(t *Terminal, c *ui.Canvas) {

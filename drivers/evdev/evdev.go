@@ -362,3 +362,12 @@ func (k *Keypad) describe(st stats) string {
 	}
 	return b.String()
 }
+
+// Keys lists the keys of the key map, for the "press every key" check.
+func (k *Keypad) Keys() []hal.Key {
+	keys := make([]hal.Key, 0, len(k.set.keys))
+	for _, key := range k.set.keys {
+		keys = append(keys, key)
+	}
+	return hal.SortedKeys(keys)
+}

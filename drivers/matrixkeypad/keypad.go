@@ -72,6 +72,7 @@ type Keypad struct {
 var (
 	_ hal.Keypad     = (*Keypad)(nil)
 	_ hal.SelfTester = (*Keypad)(nil)
+	_ hal.KeyLister  = (*Keypad)(nil)
 )
 
 // New checks the configuration, sets the pins to their idle state and
@@ -519,4 +520,13 @@ func (g grid) ghosted() bool {
 		}
 	}
 	return false
+}
+
+// Keys lists the keys of the layout, for the "press every key" check.
+func (k *Keypad) Keys() []hal.Key {
+	var keys []hal.Key
+	for _, row := range k.layout {
+		keys = append(keys, row...)
+	}
+	return hal.SortedKeys(keys)
 }
