@@ -362,3 +362,32 @@ func TestOpenTerminalWithoutHardware(t *testing.T) {
 		t.Fatal("rpi4-pos opened on a machine without its devices")
 	}
 }
+
+// TestKeepGoingListsEveryUnopenedDevice: the technician's self-test opens
+// what it can and hears about each device that would not open, named as
+// the self-test names it.
+func TestKeepGoingListsEveryUnopenedDevice(t *testing.T) {
+	d, err := Load("rpi4-pos")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(d, Env{DataDir: t.TempDir(), Headless: true, KeepGoing: true})
+	if err != nil {
+		t.Fatalf("KeepGoing still failed: %v", err)
+	}
+	defer b.Close()
+	var got []string
+	for _, u := range b.Unopened {
+		got = append(got, u.Device)
+		if u.Err == nil {
+			t.Errorf("%s: no reason", u.Device)
+		}
+	}
+	want := "scanner,card reader,printer,indicator,display,keypad"
+	if strings.Join(got, ",") != want {
+		t.Fatalf("unopened %q, want %q", got, want)
+	}
+	if b.Devices.Printer != nil || b.Devices.Keypad != nil || b.Console != nil {
+		t.Fatalf("a device that failed to open is set: %+v", b.Devices)
+	}
+}

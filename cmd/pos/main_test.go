@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -79,6 +83,24 @@ func TestSelfTestCommand(t *testing.T) {
 		if !strings.Contains(out.String(), dev) {
 			t.Errorf("selftest output lacks %s:\n%s", dev, out.String())
 		}
+	}
+}
+
+// TestSelfTestReportsDevicesThatWillNotOpen: on a machine without the
+// terminal's hardware every device is a failure with its reason, and the
+// exit code says so; the run does not stop at the first one.
+func TestSelfTestReportsDevicesThatWillNotOpen(t *testing.T) {
+	var out bytes.Buffer
+	if code := run([]string{"selftest", "--board", "rpi4-pos"}, &out, &out); code == 0 {
+		t.Fatalf("exit 0 without hardware\n%s", out.String())
+	}
+	for _, line := range []string{"display", "keypad", "scanner", "card reader", "printer", "indicator"} {
+		if !regexp.MustCompile(`(?m)^` + line + `\s+FAIL\s+cannot open: `).MatchString(out.String()) {
+			t.Errorf("no failure line for %s:\n%s", line, out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "/dev/usb/lp0") {
+		t.Errorf("the printer's reason does not name its device:\n%s", out.String())
 	}
 }
 
@@ -175,4 +197,67 @@ func TestConsoleInTmux(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("F10 did not quit:\n%s", screen())
+}
+
+// TestSelfTestKeys: pos selftest --keys on a terminal's own keypad (an
+// evdev keypad fed through a FIFO) waits for every key of its map;
+// Cancel is one of them, and a key left unpressed fails by name.
+func TestSelfTestKeys(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "event0")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	boardFile := filepath.Join(dir, "keys.json")
+	os.WriteFile(boardFile, []byte(`{"name": "keys", "description": "evdev keypad and fakes",
+  "display": {"driver": "memory", "cols": 32, "rows": 12},
+  "keypad": {"driver": "evdev", "device": "`+fifo+`", "keymap": {"KEY_1": "1", "KEY_2": "2", "KEY_ESC": "cancel"}},
+  "scanner": {"driver": "fake", "images": "testdata/codes"},
+  "card_reader": {"driver": "fake", "cards": "testdata/cards"},
+  "printer": {"driver": "fake", "columns": 32},
+  "indicator": {"driver": "fake"}, "secrets": "user-config"}`), 0o644)
+	for _, tc := range []struct {
+		name  string
+		codes []uint16
+		code  int
+		want  string
+	}{
+		{"every key", []uint16{1, 2, 3}, 0, `(?m)^keypad\s+ok\s+all 3 keys pressed`},
+		{"one missing", []uint16{2, 1, 1, 1}, 1, `(?m)^keypad\s+FAIL\s+not pressed: 2`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// O_RDWR: opening a FIFO so does not wait for the reader.
+			w, err := os.OpenFile(fifo, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			for _, c := range tc.codes {
+				w.Write(inputEvent(1, c, 1)) // EV_KEY press
+				w.Write(inputEvent(1, c, 0)) // release
+				w.Write(inputEvent(0, 0, 0)) // EV_SYN
+			}
+			var out bytes.Buffer
+			code := run([]string{"selftest", "--assets", repoRoot, "--board", boardFile, "--keys", "--keys-timeout", "5s"}, &out, &out)
+			if code != tc.code || !regexp.MustCompile(tc.want).MatchString(out.String()) {
+				t.Fatalf("exit %d, want %d; want %s in\n%s", code, tc.code, tc.want, out.String())
+			}
+		})
+	}
+}
+
+// inputEvent is a struct input_event of this machine's word size.
+func inputEvent(typ, code uint16, value int32) []byte {
+	now := time.Now()
+	var b []byte
+	if strconv.IntSize == 64 {
+		b = binary.LittleEndian.AppendUint64(b, uint64(now.Unix()))
+		b = binary.LittleEndian.AppendUint64(b, uint64(now.Nanosecond()/1000))
+	} else {
+		b = binary.LittleEndian.AppendUint32(b, uint32(now.Unix()))
+		b = binary.LittleEndian.AppendUint32(b, uint32(now.Nanosecond()/1000))
+	}
+	b = binary.LittleEndian.AppendUint16(b, typ)
+	b = binary.LittleEndian.AppendUint16(b, code)
+	return binary.LittleEndian.AppendUint32(b, uint32(value))
 }

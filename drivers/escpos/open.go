@@ -37,7 +37,7 @@ func OpenSerial(port string, baud int, prof Profile, o Options) (*Printer, error
 func OpenDevice(path string, prof Profile, o Options) (*Printer, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
-		return nil, fmt.Errorf("escpos: open %s: %w", path, err)
+		return nil, fmt.Errorf("escpos: %w", err) // os.PathError names the path
 	}
 	if o.Name == "" {
 		o.Name = path
