@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"modernc.org/sqlite"
@@ -114,6 +115,20 @@ func Open(path string) (*DB, error) {
 // write lock at BEGIN so a transaction never fails halfway on upgrading
 // a read lock to a write lock.
 func dsnFor(path string) (string, error) {
+	uri, err := fileURI(path)
+	if err != nil {
+		return "", err
+	}
+	q := url.Values{}
+	for _, v := range pragmas {
+		q.Add("_pragma", v)
+	}
+	q.Set("_txlock", "immediate")
+	return uri + "?" + q.Encode(), nil
+}
+
+// fileURI is path as a file: URI without a query.
+func fileURI(path string) (string, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return "", fmt.Errorf("journal: database path: %w", err)
@@ -123,12 +138,7 @@ func dsnFor(path string) (string, error) {
 		p = "/" + p // Windows drive letter: file:/C:/...
 	}
 	p = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
-	q := url.Values{}
-	for _, v := range pragmas {
-		q.Add("_pragma", v)
-	}
-	q.Set("_txlock", "immediate")
-	return "file:" + p + "?" + q.Encode(), nil
+	return "file:" + p, nil
 }
 
 // sqliteMagic starts every SQLite 3 database file.
@@ -159,9 +169,36 @@ func checkHeader(path string) error {
 		return fmt.Errorf("%w: %s", ErrCorrupt, path)
 	}
 	if v := int(int32(binary.BigEndian.Uint32(h[60:64]))); v > len(migrations) {
+		return newerReadable(path, v)
+	}
+	return nil
+}
+
+// newerReadable accepts a journal a newer version migrated if that
+// version says this one can still use it (schema_readable_by): after a
+// software rollback the old version must start on the journal the new one
+// upgraded, or the rollback would stop the shop. Read without writing.
+func newerReadable(path string, v int) error {
+	ro, err := openReadOnly(path, false)
+	if err != nil {
+		return tooNew(path, v)
+	}
+	defer ro.Close()
+	if !ro.readableHere() {
 		return tooNew(path, v)
 	}
 	return nil
+}
+
+// readableHere says whether a journal of a newer schema declares this
+// binary's schema able to use it.
+func (d *DB) readableHere() bool {
+	s, ok, err := d.Setting(settingReadableBy)
+	if err != nil || !ok {
+		return false
+	}
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= compatFloor && n <= len(migrations)
 }
 
 func tooNew(path string, v int) error {

@@ -159,6 +159,10 @@ func TestFutureSchemaRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	future := len(migrations) + 3
+	// Newer software whose migrations this one cannot use says so.
+	if err := d.SetSetting(settingReadableBy, strconv.Itoa(future)); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := d.SQL().Exec("PRAGMA user_version = " + strconv.Itoa(future)); err != nil {
 		t.Fatal(err)
 	}
@@ -195,6 +199,9 @@ func TestFutureSchemaOnlyInWAL(t *testing.T) {
 	defer raw.Close()
 	raw.SetMaxOpenConns(1)
 	// Holding this connection open keeps the change in the WAL.
+	if _, err := raw.Exec(`UPDATE settings SET value = ? WHERE key = ?`, strconv.Itoa(len(migrations)+1), settingReadableBy); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := raw.Exec("PRAGMA user_version = " + strconv.Itoa(len(migrations)+1)); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,9 @@
 package journal
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+)
 
 // migrations are applied in order; migrations[i] takes the schema from
 // version i to i+1. The version is kept in PRAGMA user_version, which lives
@@ -120,6 +123,45 @@ var migrations = []string{
 	// card number); reversal_icc is the field 55 a reversal of it sends.
 	`ALTER TABLE txns ADD COLUMN chip TEXT NOT NULL DEFAULT '';
 	ALTER TABLE txns ADD COLUMN reversal_icc BLOB;`,
+	// 7: the technician's self-tests, so the next technician sees the
+	// last results (results: JSON, one object per device and check).
+	`CREATE TABLE selftests (
+		id      INTEGER PRIMARY KEY,
+		at      INTEGER NOT NULL, -- unix seconds
+		version TEXT NOT NULL,    -- the software that ran it
+		passed  INTEGER NOT NULL,
+		failed  INTEGER NOT NULL,
+		skipped INTEGER NOT NULL,
+		results TEXT NOT NULL
+	);`,
+}
+
+// A journal records the oldest schema whose software can still use it
+// (settings.schema_readable_by), so that software rolled back after an
+// update starts on the journal the newer version migrated. Migrations are
+// additive (new tables, new columns with defaults) and older software
+// ignores what it does not know; a migration that older software could
+// not write correctly (a column it would leave wrong, a changed meaning)
+// goes in breaking, and software before it then refuses the journal.
+const (
+	settingReadableBy = "schema_readable_by"
+	// compatFloor is the first schema whose software knows this rule;
+	// older software refuses every newer journal.
+	compatFloor = 7
+)
+
+// breaking lists schema versions older software cannot use. None so far.
+var breaking = map[int]bool{}
+
+// readableBy is the oldest schema that can use a journal at schema v.
+func readableBy(v int) int {
+	r := compatFloor
+	for b := range breaking {
+		if b <= v && b > r {
+			r = b
+		}
+	}
+	return r
 }
 
 // migrate brings the schema up to date in one transaction, so a power cut
@@ -138,6 +180,12 @@ func (d *DB) migrate() error {
 	}
 	switch {
 	case v > len(migrations):
+		var rb string
+		if err := tx.QueryRow(`SELECT value FROM settings WHERE key = ?`, settingReadableBy).Scan(&rb); err == nil {
+			if n, err := strconv.Atoi(rb); err == nil && n >= compatFloor && n <= len(migrations) {
+				return nil // newer, and says we may use it: leave its schema alone
+			}
+		}
 		return tooNew(d.path, v)
 	case v < 0:
 		return fmt.Errorf("%w: %s has schema version %d", ErrCorrupt, d.path, v)
@@ -148,6 +196,10 @@ func (d *DB) migrate() error {
 		if _, err := tx.Exec(migrations[i]); err != nil {
 			return fmt.Errorf("journal: migration %d: %w", i+1, err)
 		}
+	}
+	if _, err := tx.Exec(`INSERT INTO settings(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
+		settingReadableBy, strconv.Itoa(readableBy(len(migrations)))); err != nil {
+		return err
 	}
 	// PRAGMA takes no bound parameters; the value is our own integer.
 	if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", len(migrations))); err != nil {
