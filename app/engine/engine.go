@@ -216,7 +216,8 @@ func (e *Engine) SignOn(ctx context.Context) error {
 	if reply.Code != "00" {
 		return &DeclinedError{Code: reply.Code}
 	}
-	e.log.Info("signed on", "stan", stan)
+	e.log.Info("signed on", "stan", stan, "tms_download", reply.TMSDownload)
+	e.noteSignOn(reply)
 	return e.jdb.SetSetting(settingSignOn, e.now().Format("2006-01-02"))
 }
 

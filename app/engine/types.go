@@ -235,6 +235,9 @@ type HostReply struct {
 	// SignOnAgain is the header's processing requirement: the host wants
 	// a new sign-on before the next transaction.
 	SignOnAgain bool
+	// TMSDownload is the processing requirement "TMS download": the
+	// acquirer's terminal management has new software for this terminal.
+	TMSDownload bool
 	// ICC is the host's field 55 for the card (ARPC, issuer scripts).
 	ICC []byte
 }

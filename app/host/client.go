@@ -190,6 +190,7 @@ func (c *Client) Exchange(ctx context.Context, req engine.HostRequest) (engine.H
 		return engine.HostReply{}, err
 	}
 	out.SignOnAgain = frame.Header.ProcessingRequirement == iso8583.ProcSignOnAgain
+	out.TMSDownload = frame.Header.ProcessingRequirement == iso8583.ProcTMSDownload
 	if req.Kind == engine.HostSignOn && out.Code == "00" {
 		if err := c.installKeys(reply); err != nil {
 			return engine.HostReply{}, err

@@ -262,6 +262,8 @@ func (s *Server) handle(f iso8583.Frame) (outcome, error) {
 	hdr.ProcessingRequirement = iso8583.ProcNone
 	if fault == SignOnAgain {
 		hdr.ProcessingRequirement = iso8583.ProcSignOnAgain
+	} else if req.kind == kindSignOn && s.o.TMSDownload != nil && s.o.TMSDownload(req.tid) {
+		hdr.ProcessingRequirement = iso8583.ProcTMSDownload
 	}
 	encode := func(msg *iso8583.Message, key seckey.Key, corrupt bool) ([]byte, error) {
 		body, err := s.pack(msg, key, corrupt)

@@ -69,6 +69,10 @@ type Options struct {
 	// Log receives request summaries (masked through iso8583.Dump); nil
 	// discards them.
 	Log *slog.Logger
+	// TMSDownload, when it returns true for a terminal ID, sets the "TMS
+	// download" processing requirement in that terminal's sign-on reply:
+	// the update server has software for it.
+	TMSDownload func(terminalID string) bool
 }
 
 // idleTimeout drops a connection that sends nothing for this long, so a

@@ -2,6 +2,10 @@
 //
 //	hostsim --listen 127.0.0.1:5800 --db hostsim.db --cards testdata/cards --mac ecb|x9.19
 //	        [--key-mode double] [--tmk HEX] [--fault-rate 0.1 --faults drop-after,delay --fault-seed 1 --fault-delay 2s]
+//	        [--updates DIR --updates-listen 127.0.0.1:5880 [--tls-cert F --tls-key F]]
+//
+// With --updates it is also the acquirer's update server: the terminals'
+// sign-on replies carry "TMS download" while DIR holds a newer bundle.
 //
 // It stops cleanly on SIGINT or SIGTERM; the ledger stays in --db.
 package main
@@ -13,6 +17,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -47,6 +53,8 @@ type config struct {
 	faultSeed                  int64
 	faultDelay                 time.Duration
 	verbose                    bool
+	updates, updatesListen     string
+	tlsCert, tlsKey            string
 }
 
 // parseFlags reads the command line; errors name the flag at fault.
@@ -66,6 +74,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Int64Var(&c.faultSeed, "fault-seed", 1, "seed of the random faults, for reproducible campaigns")
 	fs.DurationVar(&c.faultDelay, "fault-delay", hostsim.FaultDelay, "how long the delay fault holds a reply")
 	fs.BoolVar(&c.verbose, "v", false, "log every message (masked)")
+	fs.StringVar(&c.updates, "updates", "", "directory of update bundles to serve (*.bundle); empty: no update server")
+	fs.StringVar(&c.updatesListen, "updates-listen", "127.0.0.1:5880", "address of the update server")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "update server certificate (PEM); with --tls-key it serves https")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "update server private key (PEM)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -106,6 +118,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.db == "" {
 		return c, errors.New("--db must name a file")
 	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return c, errors.New("--tls-cert and --tls-key go together")
+	}
 	return c, nil
 }
 
@@ -139,7 +154,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--wallets: %w", err)
 		}
 	}
-	srv, err := hostsim.New(hostsim.Options{DBPath: c.db, Accounts: accts, Wallets: wallets, KeyMode: c.keyMode, MAC: c.mac, TMK: c.tmk, Log: log})
+	opts := hostsim.Options{DBPath: c.db, Accounts: accts, Wallets: wallets, KeyMode: c.keyMode, MAC: c.mac, TMK: c.tmk, Log: log}
+	var updates *http.Server
+	if c.updates != "" {
+		us := hostsim.NewUpdateServer(c.updates)
+		opts.TMSDownload = us.TMSDownload
+		ln, err := net.Listen("tcp", c.updatesListen)
+		if err != nil {
+			return fmt.Errorf("--updates-listen: %w", err)
+		}
+		updates = &http.Server{Handler: us, ReadHeaderTimeout: 10 * time.Second}
+		scheme := "http"
+		if c.tlsCert != "" {
+			scheme = "https"
+			go updates.ServeTLS(ln, c.tlsCert, c.tlsKey)
+		} else {
+			go updates.Serve(ln)
+		}
+		defer updates.Close()
+		fmt.Fprintf(stdout, "update server on %s://%s serving %s\n", scheme, ln.Addr(), c.updates)
+	}
+	srv, err := hostsim.New(opts)
 	if err != nil {
 		return err
 	}
