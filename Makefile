@@ -1,15 +1,17 @@
 # pos — payment terminal. `make sim` runs the desktop simulator, `make test`
 # runs every test (installing the Debian packages the tests need).
 GO      ?= go
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+# A release is a tag vMAJOR.MINOR.PATCH on the commit; anything else is a
+# development build, 0.0.0-dev+COMMIT, older than every release.
+VERSION ?= $(shell git describe --tags --exact-match --match 'v[0-9]*' 2>/dev/null | sed 's/^v//' | grep . || echo 0.0.0-dev+$(COMMIT))
 # Static, stripped and reproducible: no cgo, no paths, no build id.
 LDFLAGS := -s -w -buildid= -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags "$(LDFLAGS)"
 DIST    := dist
 FUZZTIME ?= 10s
 
-.PHONY: sim test build arm arm64 android cross bench fuzz lint deps clean scenarios reliability hostsim mutants
+.PHONY: sim test build arm arm64 android cross bench fuzz lint deps clean scenarios reliability hostsim mutants bundle
 
 ## sim: the terminal on the desktop simulator (console + fake devices)
 sim: build
@@ -27,6 +29,19 @@ android:
 	GOOS=android GOARCH=arm64 $(BUILD) -o $(DIST)/pos-android-arm64 ./cmd/pos
 cross: arm arm64 android
 
+## bundle: a signed update bundle of the linux/arm build for BOARD, signed
+## with KEY (a development key is made in dist/ when KEY does not exist):
+##   make bundle BOARD=rpi4-pos KEY=/secure/release-2026.pem
+BOARD ?= rpi4-pos
+KEY   ?= $(DIST)/dev-release.pem
+# The bundle's creation time is the commit's: the same commit and key
+# give the same bytes.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+bundle: build arm
+	@test -f $(KEY) || ./$(DIST)/pos bundle keygen $(KEY) $(basename $(KEY)).pub
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) ./$(DIST)/pos bundle create --key $(KEY) --version $(VERSION) --board $(BOARD) \
+		--out $(DIST)/pos-$(VERSION)-$(BOARD)-linux-arm.bundle $(DIST)/pos-linux-armv7
+
 ## deps: Debian packages the tests use (qemu-user for ARM, unifont for receipts, tmux for the console test)
 deps:
 	@scripts/deps.sh
@@ -40,9 +55,11 @@ test: deps
 scenarios: build
 	./$(DIST)/pos scenario testdata/scenarios/*.txt
 
-## reliability: 1,000 crash runs and 10,000 host-fault runs (make test runs a short version)
+## reliability: 1,000 crash runs, 10,000 host-fault runs, 100 power cuts of an
+## update and 1,000 kills of the slot switch (make test runs a short version)
 reliability:
-	$(GO) test -count=1 -timeout 60m -run 'Campaign' ./cmd/pos -crash-runs 1000 -fault-runs 10000 -v
+	$(GO) test -count=1 -timeout 60m -run 'Campaign|UpdatePowerCut' ./cmd/pos -crash-runs 1000 -fault-runs 10000 -update-cuts 100 -v
+	$(GO) test -count=1 -timeout 30m -run 'Kill' ./app/bootslot -kill-runs 1000 -kill-random-runs 500 -v
 
 ## mutants: plant each known bug in turn and check the tests catch it (not in make test)
 mutants:

@@ -39,6 +39,27 @@ type Desc struct {
 	// directory (the desktop simulator); a terminal names a directory on
 	// its secure storage.
 	Secrets string `json:"secrets"`
+	// Slots is the directory of the two software slots (A/ and B/, each
+	// with its pos, and the boot state): on the data partition, outside
+	// the data directory so a restore never touches the software. Empty:
+	// beside the data directory, DATA-slots.
+	Slots string `json:"slots,omitempty"`
+	// USB is where a USB stick mounts, for backup and export; empty: the
+	// board has no USB port for a stick.
+	USB string `json:"usb,omitempty"`
+}
+
+// SlotsDir is the software slots' directory of a terminal whose data
+// directory is dataDir.
+func (d *Desc) SlotsDir(dataDir string) string {
+	if d.Slots != "" {
+		return d.Slots
+	}
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		abs = dataDir
+	}
+	return filepath.Join(filepath.Dir(abs), filepath.Base(abs)+"-slots")
 }
 
 // SecretsDir resolves Secrets to a directory.

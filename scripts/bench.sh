@@ -33,6 +33,28 @@ if [ -d "${POS_BENCHDATA:=../shared/benchdata}/zxing-blackbox" ]; then
 else
 	echo "bench: no $POS_BENCHDATA/zxing-blackbox, no decode figures" >&2
 fi
+# Software update: the bundle of the linux/arm binary (the download a
+# terminal makes), and the time to verify and to install a bundle of this
+# machine's binary (median of 5), and the whole self-test on the sim board.
+./dist/pos bundle keygen "$tmp/bench.pem" "$tmp/bench.pub" >/dev/null
+ver=$(./dist/pos version | awk '{print $2}')
+./dist/pos bundle create --key "$tmp/bench.pem" --version "$ver" --board rpi4-pos --out "$tmp/arm.bundle" dist/pos-linux-armv7 >/dev/null
+echo "BENCH bundle_size_linux_arm $(( $(stat -c %s "$tmp/arm.bundle") / 1024 )) KiB"
+# A newer version than the one running, so the terminal takes it.
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=99.0.0" -o "$tmp/pos-next" ./cmd/pos
+./dist/pos bundle create --key "$tmp/bench.pem" --version 99.0.0 --board sim --out "$tmp/host.bundle" "$tmp/pos-next" >/dev/null
+printf '{"update": {"keys": ["%s"], "allow_open_batch": true}}' "$tmp/bench.pub" > "$tmp/update.json"
+ms() { s=$(date +%s%N); "$@" >/dev/null 2>&1 || echo "bench: $* failed" >&2; echo $(( ($(date +%s%N) - s) / 1000000 )); }
+i=0
+while [ $i -lt 5 ]; do
+	ms ./dist/pos update verify --config "$tmp/update.json" --data "$tmp/u$i" "$tmp/host.bundle" >> "$tmp/verify.ms"
+	ms ./dist/pos update apply --config "$tmp/update.json" --data "$tmp/u$i" "$tmp/host.bundle" >> "$tmp/apply.ms"
+	ms ./dist/pos selftest --data "$tmp/st$i" >> "$tmp/selftest.ms"
+	i=$((i + 1))
+done
+median update_verify_bundle ms < "$tmp/verify.ms"
+median update_apply_bundle ms < "$tmp/apply.ms"
+median selftest_sim_board ms < "$tmp/selftest.ms"
 gobench() { go test -run '^$' -bench "$1" -benchtime "$2" "$3" 2>/dev/null; }
 {
 	gobench SignIn 20x ./app/operator
@@ -42,4 +64,5 @@ gobench() { go test -run '^$' -bench "$1" -benchtime "$2" "$3" 2>/dev/null; }
 	gobench 'TapPN532$' 20x ./cmd/pos
 	gobench 'Receipt(Native|Raster)QR$' 200x ./cmd/pos
 	gobench Settle100k 5x ./app/engine
+	gobench 'Verify$' 20x ./app/update
 } | awk '/^Benchmark/ {name=$1; sub(/-[0-9]+$/, "", name); for (i=3; i<NF; i+=2) printf "BENCH %s %s %s\n", name, $i, $(i+1)}'

@@ -48,6 +48,30 @@ type Config struct {
 	Demo bool `json:"demo"`
 	// EMV is the chip and contactless kernel's configuration.
 	EMV EMV `json:"emv"`
+	// Update is where software comes from and what an update needs.
+	Update Update `json:"update"`
+}
+
+// Update is the software update's configuration.
+type Update struct {
+	// Server is the acquirer's update server ("https://host:port"); empty:
+	// updates come from a file or a USB stick only.
+	Server string `json:"server"`
+	// CAFile is the CA the server's certificate chains to (PEM); empty:
+	// the system's roots.
+	CAFile string `json:"ca_file"`
+	// AllowHTTP lets Server be plain http (a test bench, never a shop:
+	// bundles are signed, but a plain link leaks what a terminal runs).
+	AllowHTTP bool `json:"allow_http"`
+	// Keys are public-key files (PEM) trusted to sign bundles besides the
+	// release keys built in: a development terminal's own key.
+	Keys []string `json:"keys"`
+	// AllowOpenBatch lets an update start with an unsettled batch;
+	// otherwise the terminal asks to settle first.
+	AllowOpenBatch bool `json:"allow_open_batch"`
+	// TrialBoots is how many starts new software gets to pass its
+	// self-test and mark itself good before the terminal goes back.
+	TrialBoots int `json:"trial_boots"`
 }
 
 // ReplyCodes are the definite declines of each message family.
@@ -285,6 +309,9 @@ func lineOf(data []byte, off int64) int {
 
 // Validate reports the first problem, naming the field.
 func (c Config) Validate() error {
+	if err := c.Update.validate(); err != nil {
+		return err
+	}
 	t := c.Terminal
 	if !isAlnum(t.TerminalID) || len(t.TerminalID) != 8 {
 		return fmt.Errorf("terminal.terminal_id %q: must be 8 letters or digits", t.TerminalID)
@@ -472,4 +499,23 @@ func isPrintableASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+func (u Update) validate() error {
+	switch {
+	case u.Server == "":
+	case strings.HasPrefix(u.Server, "https://"):
+	case strings.HasPrefix(u.Server, "http://") && u.AllowHTTP:
+	default:
+		return fmt.Errorf("update.server %q: must be an https:// URL (http:// only with update.allow_http)", u.Server)
+	}
+	if u.TrialBoots < 1 || u.TrialBoots > 10 {
+		return fmt.Errorf("update.trial_boots %d: must be 1 to 10", u.TrialBoots)
+	}
+	for _, k := range u.Keys {
+		if strings.TrimSpace(k) == "" {
+			return errors.New("update.keys: an empty file name")
+		}
+	}
+	return nil
 }

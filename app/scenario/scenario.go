@@ -11,11 +11,13 @@
 //	tap|insert|swipe CARD    present a virtual card
 //	remove                   take the card away
 //	paper out|in             printer paper
+//	usb in|out               the USB stick (backup, export)
 //	wait 15m                 move the terminal's clock on
 //	expect screen "text"     the screen shows text (substring)
 //	expect no-screen "text"  the screen does not show text
 //	expect paper "text"      the paper printed so far holds text
 //	expect no-paper "text"   the paper printed so far does not hold text
+//	expect usb "text"        a file on the USB stick holds text (or is named so)
 //	expect last-print "text" the last document printed holds text
 //	expect error "text"      the last device command failed with text
 //	host FAULT KIND          the host simulator applies FAULT (drop-after,
@@ -77,6 +79,10 @@ type Rig interface {
 	// CustomerPays reads the QR shown on the display, as a phone does,
 	// and pays it from the wallet of the payment code in image.
 	CustomerPays(image string) error
+	// USB plugs the USB stick in or pulls it out.
+	USB(in bool) error
+	// USBContents is the names and text of the files on the stick.
+	USBContents() string
 }
 
 // Step is one command of a script.
@@ -220,6 +226,11 @@ func parseLine(line string) (Step, error) {
 			return st, errors.New("paper: want out or in")
 		}
 		st.Arg = rest
+	case "usb":
+		if rest != "out" && rest != "in" {
+			return st, errors.New("usb: want in or out")
+		}
+		st.Arg = rest
 	case "wait":
 		d, err := time.ParseDuration(rest)
 		if err != nil || d <= 0 || d > MaxWait {
@@ -229,7 +240,7 @@ func parseLine(line string) (Step, error) {
 	case "expect":
 		what, q, _ := strings.Cut(rest, " ")
 		switch what {
-		case "screen", "no-screen", "paper", "no-paper", "last-print", "error":
+		case "screen", "no-screen", "paper", "no-paper", "last-print", "error", "usb":
 		case "charged":
 			f := strings.Fields(q)
 			if len(f) != 2 {
@@ -310,6 +321,9 @@ func (s *Script) Run(r Rig) error {
 			err = r.RemoveCard()
 		case "paper":
 			err = r.PaperOut(st.Arg == "out")
+		case "usb":
+			device = false
+			err = r.USB(st.Arg == "in")
 		case "wait":
 			device = false
 			err = r.Advance(st.Wait)
@@ -363,6 +377,10 @@ func (s *Script) check(r Rig, st Step, lastErr error) error {
 	case "paper":
 		if !strings.Contains(r.Paper(), st.Text) {
 			return fmt.Errorf("expected the paper to hold %q; paper:\n%s", st.Text, r.Paper())
+		}
+	case "usb":
+		if !strings.Contains(r.USBContents(), st.Text) {
+			return fmt.Errorf("expected a file on the USB stick to hold %q", st.Text)
 		}
 	case "no-paper":
 		if strings.Contains(r.Paper(), st.Text) {

@@ -78,6 +78,8 @@ func (f *fakeRig) Scan(string) error               { return f.scanErr }
 func (f *fakeRig) Card(string, hal.CardMode) error { return nil }
 func (f *fakeRig) RemoveCard() error               { return nil }
 func (f *fakeRig) PaperOut(bool) error             { return nil }
+func (f *fakeRig) USB(bool) error                  { return nil }
+func (f *fakeRig) USBContents() string             { return "" }
 func (f *fakeRig) Advance(time.Duration) error     { return nil }
 func (f *fakeRig) Settle() error                   { return nil }
 func (f *fakeRig) Screen() string                  { return f.screen }

@@ -37,12 +37,21 @@ func newMaintenanceMenu(t *Terminal) Screen {
 				t.Show(&message{title: mVersionInfo, text: fmt.Sprintf("%s\n%s\n%s", t.build.Version, t.build.Commit, t.build.Platform), next: back})
 			}},
 			{mSignOn, func(t *Terminal) { t.startSignOn(back) }},
+			{mSoftwareUpdate, func(t *Terminal) { t.startUpdate(back) }},
+			{mBackup, func(t *Terminal) { t.startBackup(back) }},
+		},
+		header: func(t *Terminal) string {
+			if t.eng != nil && t.eng.UpdateRequested() {
+				return t.tr(mUpdateOffered)
+			}
+			return ""
 		},
 	}
 }
 
-// SelfTest runs every device's self-test, the ones that have it, in order.
-func SelfTest(ctx context.Context, d hal.Devices) []hal.SelfTestResult {
+// SelfTest runs every device's self-test, the ones that have it, in order,
+// then the checks (host link, storage, clock, slots).
+func SelfTest(ctx context.Context, d hal.Devices, checks ...Check) []hal.SelfTestResult {
 	var out []hal.SelfTestResult
 	for _, dev := range []struct {
 		name string
@@ -72,6 +81,17 @@ func SelfTest(ctx context.Context, d hal.Devices) []hal.SelfTestResult {
 		}
 		out = append(out, r)
 	}
+	for _, c := range checks {
+		start := time.Now()
+		r := c.Run(ctx)
+		if r.Device == "" {
+			r.Device = c.Name
+		}
+		if r.Took == 0 {
+			r.Took = time.Since(start)
+		}
+		out = append(out, r)
+	}
 	return out
 }
 
@@ -81,6 +101,7 @@ type selfTest struct {
 	results  []hal.SelfTestResult
 	printErr error
 	running  bool
+	first    int // the first line shown
 }
 
 type selfTestOutcome struct {
@@ -92,9 +113,12 @@ func (s *selfTest) enter(t *Terminal) {
 	s.running = true
 	now := t.clock.Now()
 	t.Go(func() any {
-		res := SelfTest(context.Background(), t.dev)
+		res := SelfTest(context.Background(), t.dev, t.checks()...)
 		if s.keys != nil {
 			res = WithKeyCheck(res, *s.keys)
+		}
+		if err := RecordSelfTest(t.db, now, t.build.Version, res); err != nil {
+			t.log.Warn("self-test not recorded", "err", err)
 		}
 		// The slip is part of the test: a technician leaves it in the
 		// service log, and it proves the printer prints.
@@ -152,8 +176,14 @@ func (s *selfTest) Draw(t *Terminal, c *ui.Canvas) {
 		c.Center(3, t.tr(mTesting), 0)
 		return
 	}
-	passed, failed := 0, 0
-	y := 1
+	// One line per result, a second for what failed; more than the screen
+	// holds scroll with the arrows.
+	type line struct {
+		left, right string
+		a           hal.Attr
+		detail      bool
+	}
+	var lines []line
 	for _, r := range s.results {
 		status, a := t.tr(mPass), hal.AttrOK
 		switch {
@@ -161,29 +191,49 @@ func (s *selfTest) Draw(t *Terminal, c *ui.Canvas) {
 			status, a = t.tr(mNotTested), hal.AttrDim
 		case !r.OK:
 			status, a = t.tr(mFail), hal.AttrError
-			failed++
-		default:
-			passed++
 		}
-		if y < c.Rows()-2 {
-			c.Pair(y, r.Device, status, a)
-			y++
-		}
-		if !r.OK && !r.Skipped && y < c.Rows()-2 {
-			c.Text(1, y, ui.Truncate(r.Detail, c.Cols()-1), hal.AttrDim)
-			y++
+		lines = append(lines, line{left: r.Device, right: status, a: a})
+		if !r.OK && !r.Skipped {
+			lines = append(lines, line{left: ui.Truncate(r.Detail, c.Cols()-1), a: hal.AttrDim, detail: true})
 		}
 	}
-	if s.printErr != nil && y < c.Rows()-2 {
+	if s.printErr != nil {
 		code := printCode(s.printErr)
-		c.Text(0, y, code.Code+" "+t.tr(code.Title), hal.AttrError)
+		lines = append(lines, line{left: code.Code + " " + t.tr(code.Title), a: hal.AttrError, detail: true})
 	}
+	room := c.Rows() - 3
+	s.first = max(0, min(s.first, len(lines)-room))
+	y := 1
+	for i := s.first; i < len(lines) && y <= room; i++ {
+		l := lines[i]
+		if l.detail {
+			c.Text(1, y, l.left, l.a)
+		} else {
+			c.Pair(y, l.left, l.right, l.a)
+		}
+		y++
+	}
+	passed, failed, _ := Tally(s.results)
 	c.Center(c.Rows()-2, t.tr(mSelfTestDone, passed, failed), hal.AttrBold)
-	c.Footer(t.tr(mContinueHint))
+	if len(lines) > room {
+		c.Footer(t.tr(mScrollHint))
+	} else {
+		c.Footer(t.tr(mContinueHint))
+	}
 }
 
 func (s *selfTest) Key(t *Terminal, k hal.Key) {
-	if !s.running && (k == hal.KeyEnter || k == hal.KeyCancel) {
+	if s.running {
+		return
+	}
+	switch k {
+	case hal.KeyDown:
+		s.first++
+	case hal.KeyUp:
+		if s.first > 0 {
+			s.first--
+		}
+	case hal.KeyEnter, hal.KeyCancel:
 		s.back(t)
 	}
 }

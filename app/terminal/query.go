@@ -105,6 +105,7 @@ func newQueryMenu(t *Terminal) Screen {
 				}
 				t.Show(&owedList{w: w, back: back})
 			})},
+			{mExport, func(t *Terminal) { t.startExport(back) }},
 		},
 	}
 }

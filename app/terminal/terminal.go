@@ -55,6 +55,17 @@ type Options struct {
 	// Demo: no real payments (the in-process host simulator or the public
 	// test key); every screen and receipt says so.
 	Demo bool
+	// Checks are self-tests beyond the devices, the host link, the
+	// storage and the clock (which the terminal adds itself): the
+	// software slots, for one.
+	Checks []Check
+	// Updater is the software update (nil: Maintenance offers none).
+	Updater Updater
+	// USBDir is where the USB stick mounts, for backup and export.
+	USBDir string
+	// Notice is shown once before the sign-in screen: what the last
+	// software update did (a rollback and why).
+	Notice string
 }
 
 // PINPad turns a PIN into an encrypted PIN block; the PIN goes no further.
@@ -76,6 +87,12 @@ type Terminal struct {
 	build    Build
 	log      *slog.Logger
 	demo     bool
+	extra    []Check
+	updater  Updater
+	usb      string
+	notice   string
+	stopRun  context.CancelFunc
+	restarts bool
 	canvas   *ui.Canvas
 	lang     Lang
 	op       *operator.Operator // signed in, nil when nobody is
@@ -153,6 +170,10 @@ func New(o Options) (*Terminal, error) {
 		build:    o.Build,
 		log:      log,
 		demo:     o.Demo,
+		extra:    o.Checks,
+		updater:  o.Updater,
+		usb:      o.USBDir,
+		notice:   o.Notice,
 		canvas:   ui.NewCanvas(o.Devices.Display),
 		lang:     Lang(o.Config.Language),
 		events:   make(chan func(), 64),
@@ -168,7 +189,13 @@ func New(o Options) (*Terminal, error) {
 	t.setDemoTag()
 	// Queued now, not in Run, so the terminal is busy (not Idle) from the
 	// start until the first screen is drawn.
-	t.post(func() { t.Show(newSignIn(t)) })
+	t.post(func() {
+		if t.notice != "" {
+			t.Show(&message{title: mSoftwareUpdate, text: t.notice, attr: hal.AttrError, next: func(t *Terminal) { t.Show(newSignIn(t)) }})
+			return
+		}
+		t.Show(newSignIn(t))
+	})
 	return t, nil
 }
 
@@ -176,6 +203,7 @@ func New(o Options) (*Terminal, error) {
 func (t *Terminal) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	t.stopRun = cancel
 	go pump(t, ctx, "keypad", t.dev.Keypad.ReadKey, func(ev hal.KeyEvent) { t.onKey(ev.Key) })
 	if t.dev.Scanner != nil {
 		go pump(t, ctx, "scanner", t.dev.Scanner.Read, t.onCode)
@@ -188,6 +216,9 @@ func (t *Terminal) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			t.disarm()
 			t.finishJobs()
+			if t.restarts {
+				return ErrRestart
+			}
 			return nil
 		case fn := <-t.events:
 			fn()
@@ -218,6 +249,14 @@ func (t *Terminal) finishJobs() {
 // SetShutdownWait bounds how long Run waits for work in flight once its
 // context ends (the scenario rig's power cut waits for nothing).
 func (t *Terminal) SetShutdownWait(d time.Duration) { t.shutdownWait = d }
+
+// restart ends Run with ErrRestart, once work in flight is done.
+func (t *Terminal) restart() {
+	t.restarts = true
+	if t.stopRun != nil {
+		t.stopRun()
+	}
+}
 
 // Idle reports whether nothing is queued or running in the application.
 func (t *Terminal) Idle() bool { return t.pending.Load() == 0 }

@@ -603,7 +603,11 @@ func (t *Terminal) startSignOn(back func(*Terminal)) {
 			t.showError(mSignOn, E403, "", back)
 			return
 		}
-		t.showDone(mSignOn, t.tr(mSignedOn), back)
+		text := t.tr(mSignedOn)
+		if t.eng.UpdateRequested() {
+			text += "\n" + t.tr(mUpdateOffered)
+		}
+		t.showDone(mSignOn, text, back)
 	})
 }
 

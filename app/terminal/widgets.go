@@ -27,8 +27,10 @@ func (s *menu) Draw(t *Terminal, c *ui.Canvas) {
 	c.Title(t.tr(s.title))
 	y := 1
 	if s.header != nil {
-		c.Text(0, y, s.header(t), hal.AttrDim)
-		y++
+		if h := s.header(t); h != "" {
+			c.Text(0, y, ui.Truncate(h, c.Cols()), hal.AttrDim)
+			y++
+		}
 	}
 	// Scroll so the highlight stays visible on small displays.
 	room := c.Rows() - 1 - y

@@ -85,6 +85,7 @@ func TestMain(m *testing.M) {
 	os.Setenv("XDG_CONFIG_HOME", cfgHome)
 	code := m.Run()
 	os.RemoveAll(cfgHome)
+	removePosBuilds()
 	os.Exit(code)
 }
 

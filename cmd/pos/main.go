@@ -14,10 +14,15 @@ import (
 )
 
 // Stamped at build time: -ldflags "-X main.version=... -X main.commit=...".
+// The version is a semantic version, so that the update's "older" means
+// something; a build without a release tag is 0.0.0-dev+COMMIT, older than
+// any release.
 var (
-	version = "dev"
+	version = ""
 	commit  = "unknown"
 )
+
+func init() { version = softwareVersion(version, commit) }
 
 // processStart is as early as Go lets us take it: cold start figures count
 // from here.
@@ -35,6 +40,12 @@ commands:
   journal    check or re-initialise the journal    pos journal check | pos journal reinit --confirm TID
   emv        replay a card's recorded APDU trace   pos emv replay [--json] TRACE.json
   escpos     render ESC/POS bytes, or a virtual printer  pos escpos render IN.bin OUT.png | pos escpos virtual --out DIR
+  boot       run the terminal from its software slots  pos boot --board rpi4-pos --data /data/pos
+  bundle     make signed update bundles             pos bundle keygen K.pem K.pub | pos bundle create --key K.pem --version 1.3.0 --board B dist/pos
+  update     check, install and follow updates      pos update verify F.bundle | pos update apply [--json] SOURCE | pos update status
+  backup     copy the journal (while it runs)       pos backup /media/usb
+  restore    put a backup's journal back           pos restore --confirm TID /media/usb/pos-backup-...
+  export     transactions as CSV or JSON           pos export --from 2026-12-01 --to 2026-12-31 --out dec.csv
   version    print version, commit and platform
 
 Run "pos COMMAND -h" for the flags of a command.
@@ -71,6 +82,18 @@ func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdJournal(args, stdout, stderr)
 	case "emv":
 		err = cmdEMV(args, stdout, stderr)
+	case "boot":
+		err = cmdBoot(args, stdout, stderr)
+	case "bundle":
+		err = cmdBundle(args, stdout, stderr)
+	case "update":
+		err = cmdUpdate(args, stdout, stderr)
+	case "backup":
+		err = cmdBackup(args, stdout, stderr)
+	case "restore":
+		err = cmdRestore(args, stdout, stderr)
+	case "export":
+		err = cmdExport(args, stdout, stderr)
 	case "escpos":
 		err = cmdEscpos(args, stdout, stderr)
 	case "version":
@@ -86,6 +109,10 @@ func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 2
 		}
 		fmt.Fprintln(stderr, "pos:", err)
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return ee.code
+		}
 		return 1
 	}
 	return 0

@@ -216,6 +216,9 @@ func TestSelfTestKeys(t *testing.T) {
   "card_reader": {"driver": "fake", "cards": "testdata/cards"},
   "printer": {"driver": "fake", "columns": 32},
   "indicator": {"driver": "fake"}, "secrets": "user-config"}`), 0o644)
+	// The in-process host on a board's own keys is a demonstration.
+	configFile := filepath.Join(dir, "demo.json")
+	os.WriteFile(configFile, []byte(`{"demo": true}`), 0o644)
 	for _, tc := range []struct {
 		name  string
 		codes []uint16
@@ -238,7 +241,7 @@ func TestSelfTestKeys(t *testing.T) {
 				w.Write(inputEvent(0, 0, 0)) // EV_SYN
 			}
 			var out bytes.Buffer
-			code := run([]string{"selftest", "--assets", repoRoot, "--board", boardFile, "--keys", "--keys-timeout", "5s"}, &out, &out)
+			code := run([]string{"selftest", "--assets", repoRoot, "--board", boardFile, "--config", configFile, "--data", t.TempDir(), "--keys", "--keys-timeout", "5s"}, &out, &out)
 			if code != tc.code || !regexp.MustCompile(tc.want).MatchString(out.String()) {
 				t.Fatalf("exit %d, want %d; want %s in\n%s", code, tc.code, tc.want, out.String())
 			}

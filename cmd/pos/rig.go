@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -112,7 +113,7 @@ func startRig(o rigOptions) (*rig, error) {
 		return nil, err
 	}
 	t, err := terminal.New(terminal.Options{Config: o.cfg, Devices: b.Devices, Journal: st.db, Clock: o.clock, Build: buildInfo(), Log: log,
-		Engine: st.eng, PINPad: st.client, Demo: st.demo})
+		Engine: st.eng, PINPad: st.client, Demo: st.demo, USBDir: o.usbDir(), Updater: newUpdater(o.cfg, o.desc, o.at.data, st, log)})
 	if err != nil {
 		b.Close()
 		st.close()
@@ -245,6 +246,36 @@ func (r *rig) PaperOut(out bool) error {
 		return errors.New("this board has no fake or emulated printer")
 	}
 	return nil
+}
+
+// usbDir is where the rig's USB stick mounts: beside the data directory,
+// present only while plugged in.
+func (o rigOptions) usbDir() string { return filepath.Join(o.at.data, "usb-stick") }
+
+func (r *rig) USB(in bool) error {
+	if !in {
+		return os.RemoveAll(r.o.usbDir())
+	}
+	return os.MkdirAll(r.o.usbDir(), 0o700)
+}
+
+// USBContents lists every file on the stick with its text, so a scenario
+// can check a backup's name or an export's rows.
+func (r *rig) USBContents() string {
+	var b strings.Builder
+	filepath.WalkDir(r.o.usbDir(), func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		b.WriteString(path + "\n")
+		if strings.HasSuffix(path, ".csv") || strings.HasSuffix(path, ".json") || strings.HasSuffix(path, "SHA256SUMS") {
+			if data, err := os.ReadFile(path); err == nil {
+				b.Write(data)
+			}
+		}
+		return nil
+	})
+	return b.String()
 }
 
 func (r *rig) Advance(d time.Duration) error {

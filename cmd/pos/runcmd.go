@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shoukuan/pos/app/bootslot"
 	"github.com/shoukuan/pos/app/journal"
 	"github.com/shoukuan/pos/app/terminal"
 	"github.com/shoukuan/pos/board"
@@ -20,6 +21,7 @@ func cmdRun(args []string, stderr io.Writer) error {
 	fs := newFlagSet("run", stderr)
 	var c common
 	c.register(fs, "posdata")
+	headless := fs.Bool("headless", false, "no console: the board's fake devices only (tests, a terminal's trial run from a shell)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -49,7 +51,7 @@ func cmdRun(args []string, stderr io.Writer) error {
 	}
 	defer st.close()
 
-	env := board.Env{DataDir: c.dataDir, Assets: c.assets, Title: "POS 收款 " + desc.Name + " " + version}
+	env := board.Env{DataDir: c.dataDir, Assets: c.assets, Title: "POS 收款 " + desc.Name + " " + version, Headless: *headless}
 	var con *console.Console
 	if st.sim != nil {
 		env.Panels = append(env.Panels, &phonePanel{sim: st.sim, console: &con})
@@ -60,12 +62,22 @@ func cmdRun(args []string, stderr io.Writer) error {
 	}
 	con = b.Console
 	defer b.Close()
-	t, err := terminal.New(terminal.Options{Config: cfg, Devices: b.Devices, Journal: st.db, Build: buildInfo(), Log: log, Engine: st.eng, PINPad: st.client, Demo: st.demo})
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// New software on trial decides about itself before taking a payment.
+	if err := trialOutcome(ctx, st, b, c.dataDir, log); err != nil {
+		return err
+	}
+	notice := bootNotice(desc, c.dataDir)
+	if notice != "" {
+		log.Warn("software slots", "notice", notice)
+	}
+	t, err := terminal.New(terminal.Options{Config: cfg, Devices: b.Devices, Journal: st.db, Build: buildInfo(), Log: log, Engine: st.eng, PINPad: st.client, Demo: st.demo,
+		Checks: []terminal.Check{slotsCheck(desc, c.dataDir)}, USBDir: desc.USB, Notice: notice,
+		Updater: newUpdater(cfg, desc, c.dataDir, st, log)})
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	if b.Console != nil {
 		go func() {
 			select {
@@ -77,6 +89,10 @@ func cmdRun(args []string, stderr io.Writer) error {
 	}
 	log.Info("terminal started", "version", version, "board", desc.Name)
 	err = t.Run(ctx)
-	log.Info("terminal stopped")
+	log.Info("terminal stopped", "err", err)
+	if errors.Is(err, terminal.ErrRestart) {
+		// pos boot starts it again at once, into the new software's trial.
+		return &exitError{code: bootslot.ExitRestart, err: err}
+	}
 	return err
 }
