@@ -6,6 +6,7 @@ require (
 	github.com/makiuchi-d/gozxing v0.1.1
 	github.com/nsf/termbox-go v1.1.2
 	github.com/tarm/serial v0.0.0-20180830185346-98f6abe2eb07
+	github.com/ulikunitz/xz v0.5.17
 	golang.org/x/crypto v0.58.0
 	golang.org/x/sys v0.49.0
 	golang.org/x/term v0.47.0

@@ -3,7 +3,6 @@ package update
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
@@ -13,16 +12,30 @@ import (
 	"hash"
 	"io"
 	"time"
+
+	"github.com/ulikunitz/xz"
 )
 
 // Format is the bundle format this code writes and reads.
 const Format = 1
 
+// The payload is xz, not gzip: a linux/arm pos of 16 MB is 6.7 MB with
+// gzip -9 and 5.9 MB with this xz, what a terminal on a slow mobile link
+// downloads. The dictionary is what the decoder holds in memory; beyond
+// 4 MiB it gains nothing on pos.
+const (
+	maxDict = 4 << 20
+	minDict = 4096
+	// MaxPayload bounds the compressed payload, which is held in memory
+	// until its hash is checked.
+	MaxPayload = 64 << 20
+)
+
 // Names and limits of the bundle's members, in the order they must come.
 const (
 	ManifestName  = "manifest.json"
 	SignatureName = "manifest.sig"
-	PayloadName   = "payload.gz"
+	PayloadName   = "payload.xz"
 
 	maxManifest = 64 << 10
 	// MaxInstalled bounds what a payload may expand to, whatever its
@@ -59,7 +72,7 @@ type Payload struct {
 // Create writes a bundle of payload signed with key. It fills in the
 // payload's sizes and hashes and the key ID, and returns the manifest as
 // signed. The same inputs give the same bytes: tar times are Created,
-// gzip carries no name or time.
+// xz carries no name or time.
 func Create(w io.Writer, m Manifest, payload io.Reader, key ed25519.PrivateKey) (Manifest, error) {
 	if m.Format == 0 {
 		m.Format = Format
@@ -82,7 +95,7 @@ func Create(w io.Writer, m Manifest, payload io.Reader, key ed25519.PrivateKey) 
 		return m, fmt.Errorf("payload larger than %d bytes", MaxInstalled)
 	}
 	var gz bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	zw, err := xz.WriterConfig{DictCap: min(max(len(raw), minDict), maxDict)}.NewWriter(&gz)
 	if err != nil {
 		return m, err
 	}
@@ -138,7 +151,7 @@ func (m *Manifest) check() error {
 		return bad("no architectures")
 	case m.Payload.Name != "pos":
 		return bad("payload %q, want pos", m.Payload.Name)
-	case m.Payload.Size <= 0 || m.Payload.InstalledSize <= 0 || m.Payload.InstalledSize > MaxInstalled:
+	case m.Payload.Size <= 0 || m.Payload.Size > MaxPayload || m.Payload.InstalledSize <= 0 || m.Payload.InstalledSize > MaxInstalled:
 		return bad("payload sizes %d/%d", m.Payload.Size, m.Payload.InstalledSize)
 	case !isHash(m.Payload.SHA256) || !isHash(m.Payload.InstalledSHA256):
 		return bad("payload hashes are not SHA-256 hex")
@@ -290,7 +303,7 @@ func Open(r io.Reader, p Policy) (*Bundle, error) {
 		return nil, refuse(Corrupt, fmt.Sprintf("payload of %d bytes, the manifest says %d", hdr.Size, m.Payload.Size))
 	}
 	b := &Bundle{m: m, tr: tr}
-	b.pr = &payloadReader{b: b, comp: &hashReader{r: tr, h: sha256.New()}, inst: sha256.New()}
+	b.pr = &payloadReader{b: b, inst: sha256.New()}
 	return b, nil
 }
 
@@ -328,26 +341,14 @@ func has(list []string, s string) bool {
 	return false
 }
 
-type hashReader struct {
-	r io.Reader
-	h hash.Hash
-	n int64
-}
-
-func (h *hashReader) Read(p []byte) (int, error) {
-	n, err := h.r.Read(p)
-	h.h.Write(p[:n])
-	h.n += int64(n)
-	return n, err
-}
-
-// payloadReader decompresses while hashing both sides. The read that
-// would deliver the last byte first checks everything: the compressed
-// bytes and the program against the manifest, and nothing after them.
+// payloadReader checks the compressed payload against its signed size
+// and SHA-256 before it decompresses a byte of it, so nothing unsigned
+// ever reaches the decompressor or the slot. The read that would deliver
+// the program's last byte first checks the program's own hash and that
+// nothing follows.
 type payloadReader struct {
 	b    *Bundle
-	comp *hashReader
-	zr   *gzip.Reader
+	zr   *xz.Reader
 	inst hash.Hash
 	n    int64
 	done bool
@@ -366,18 +367,38 @@ func (pr *payloadReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// open reads the compressed payload, checks it, and starts decompressing.
+func (pr *payloadReader) open() error {
+	m := pr.b.m.Payload
+	comp := make([]byte, m.Size) // at most MaxPayload: the manifest is checked
+	if n, err := io.ReadFull(pr.b.tr, comp); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return refuse(Truncated, fmt.Sprintf("the file ends %d bytes into the %d-byte payload", n, m.Size))
+		}
+		return refuse(Corrupt, "payload: "+err.Error())
+	}
+	sum := sha256.Sum256(comp)
+	if got := hex.EncodeToString(sum[:]); got != m.SHA256 {
+		return refuse(Corrupt, "the payload's SHA-256 is "+got+", signed "+m.SHA256)
+	}
+	// The reader takes the dictionary size from the signed stream.
+	zr, err := xz.ReaderConfig{DictCap: minDict, SingleStream: true}.NewReader(bytes.NewReader(comp))
+	if err != nil {
+		return refuse(Corrupt, "payload: "+err.Error())
+	}
+	pr.zr = zr
+	return nil
+}
+
 func (pr *payloadReader) read(p []byte) (int, error) {
 	m := pr.b.m.Payload
 	if pr.done {
 		return 0, io.EOF
 	}
 	if pr.zr == nil {
-		zr, err := gzip.NewReader(pr.comp)
-		if err != nil {
-			return 0, pr.streamErr(err)
+		if err := pr.open(); err != nil {
+			return 0, err
 		}
-		zr.Multistream(false)
-		pr.zr = zr
 	}
 	if left := m.InstalledSize - pr.n; int64(len(p)) > left {
 		p = p[:left]
@@ -392,7 +413,7 @@ func (pr *payloadReader) read(p []byte) (int, error) {
 		return 0, refuse(Corrupt, fmt.Sprintf("the program ends after %d of %d bytes", pr.n, m.InstalledSize))
 	}
 	if err != nil && err != io.EOF {
-		return 0, pr.streamErr(err)
+		return 0, refuse(Corrupt, "payload: "+err.Error())
 	}
 	if pr.n == m.InstalledSize {
 		if err := pr.finish(); err != io.EOF {
@@ -402,35 +423,14 @@ func (pr *payloadReader) read(p []byte) (int, error) {
 	return n, nil
 }
 
-func (pr *payloadReader) streamErr(err error) error {
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		if pr.comp.n < pr.b.m.Payload.Size {
-			return refuse(Truncated, fmt.Sprintf("the file ends %d bytes into the %d-byte payload", pr.comp.n, pr.b.m.Payload.Size))
-		}
-	}
-	if _, ok := err.(*RefusedError); ok {
-		return err
-	}
-	return refuse(Corrupt, "payload: "+err.Error())
-}
-
-// finish returns io.EOF when the payload is exactly what was signed.
+// finish returns io.EOF when the program is exactly what was signed.
 func (pr *payloadReader) finish() error {
 	m := pr.b.m.Payload
 	var one [1]byte
 	if n, err := pr.zr.Read(one[:]); n > 0 {
 		return refuse(Corrupt, "the program is longer than the manifest says")
 	} else if err != io.EOF {
-		return pr.streamErr(err)
-	}
-	if _, err := io.Copy(io.Discard, pr.comp); err != nil {
-		return pr.streamErr(err)
-	}
-	if pr.comp.n != m.Size {
-		return refuse(Truncated, fmt.Sprintf("payload of %d bytes, the manifest says %d", pr.comp.n, m.Size))
-	}
-	if got := hex.EncodeToString(pr.comp.h.Sum(nil)); got != m.SHA256 {
-		return refuse(Corrupt, "the payload's SHA-256 is "+got+", signed "+m.SHA256)
+		return refuse(Corrupt, "payload: "+err.Error())
 	}
 	if got := hex.EncodeToString(pr.inst.Sum(nil)); got != m.InstalledSHA256 {
 		return refuse(Corrupt, "the program's SHA-256 is "+got+", signed "+m.InstalledSHA256)

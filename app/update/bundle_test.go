@@ -302,7 +302,7 @@ func TestCorruptionAnywhere(t *testing.T) {
 // lists it, openssl verifies the signature with the PEM public key, and
 // sha256sum of the decompressed payload is the signed installed hash.
 func TestStockToolsVerify(t *testing.T) {
-	for _, tool := range []string{"openssl", "tar", "gzip"} {
+	for _, tool := range []string{"openssl", "tar", "xz"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s not installed", tool)
 		}
@@ -343,7 +343,7 @@ func TestStockToolsVerify(t *testing.T) {
 		}
 		return string(out)
 	}
-	if got := run("tar", "tf", "pos.bundle"); got != "manifest.json\nmanifest.sig\npayload.gz\n" {
+	if got := run("tar", "tf", "pos.bundle"); got != "manifest.json\nmanifest.sig\npayload.xz\n" {
 		t.Fatalf("tar tf: %q", got)
 	}
 	run("tar", "xf", "pos.bundle")
@@ -365,12 +365,12 @@ func TestStockToolsVerify(t *testing.T) {
 	if err := cmd.Run(); err == nil {
 		t.Error("openssl verified a changed manifest")
 	}
-	sum := strings.Fields(run("sh", "-c", "gzip -dc payload.gz | sha256sum"))[0]
+	sum := strings.Fields(run("sh", "-c", "xz -dc payload.xz | sha256sum"))[0]
 	if sum != m.Payload.InstalledSHA256 {
 		t.Errorf("sha256sum of the program %s, manifest %s", sum, m.Payload.InstalledSHA256)
 	}
-	if sum := strings.Fields(run("sha256sum", "payload.gz"))[0]; sum != m.Payload.SHA256 {
-		t.Errorf("sha256sum of payload.gz %s, manifest %s", sum, m.Payload.SHA256)
+	if sum := strings.Fields(run("sha256sum", "payload.xz"))[0]; sum != m.Payload.SHA256 {
+		t.Errorf("sha256sum of payload.xz %s, manifest %s", sum, m.Payload.SHA256)
 	}
 	// A key openssl made is one we read.
 	run("openssl", "genpkey", "-algorithm", "ed25519", "-out", "ossl.pem")

@@ -127,6 +127,9 @@ type DownloadOptions struct {
 	Attempts int           // default 5
 	Backoff  time.Duration // default 1 s, doubling
 	MaxSize  int64         // default 4 × MaxInstalled
+	// Idle ends an attempt that receives nothing for this long (a link
+	// that hangs instead of dropping); default 30 s.
+	Idle time.Duration
 }
 
 // Download fetches url to dest through dest.part, resuming an earlier
@@ -145,6 +148,9 @@ func Download(ctx context.Context, client *http.Client, url, dest string, o Down
 	}
 	if o.MaxSize <= 0 {
 		o.MaxSize = 4 * MaxInstalled
+	}
+	if o.Idle <= 0 {
+		o.Idle = 30 * time.Second
 	}
 	d := &download{ctx: ctx, client: client, url: url, part: dest + ".part", o: o}
 	var err error
@@ -213,7 +219,11 @@ func (d *download) attempt() error {
 	if len(etag) == 0 {
 		have = 0 // without a validator a resumed file could be two files
 	}
-	req, err := http.NewRequestWithContext(d.ctx, http.MethodGet, d.url, nil)
+	ctx, cancel := context.WithCancel(d.ctx)
+	defer cancel()
+	idle := time.AfterFunc(d.o.Idle, cancel)
+	defer idle.Stop()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.url, nil)
 	if err != nil {
 		return &permanentError{err}
 	}
@@ -297,6 +307,7 @@ func (d *download) attempt() error {
 	buf := make([]byte, 32<<10)
 	for resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
 		n, rerr := resp.Body.Read(buf)
+		idle.Reset(d.o.Idle)
 		if n > 0 {
 			if total < 0 && done+int64(n) > d.o.MaxSize {
 				return &permanentError{refuse(TooLarge, fmt.Sprintf("more than %d bytes", d.o.MaxSize))}
@@ -318,6 +329,9 @@ func (d *download) attempt() error {
 		}
 		if rerr != nil {
 			f.Sync() // what arrived is kept for the next attempt
+			if ctx.Err() != nil && d.ctx.Err() == nil {
+				return fmt.Errorf("nothing received for %v", d.o.Idle)
+			}
 			return rerr
 		}
 	}

@@ -164,7 +164,7 @@ func TestDownloadRefusedEarly(t *testing.T) {
 	f := newFixture(t, baseManifest())
 	m := baseManifest()
 	m.Boards = []string{"rpi4-pos"}
-	f.program = testProgram(8 << 20)
+	f.program = testProgram(3 << 20)
 	big, _ := f.make(t, m)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", strconv.Itoa(len(big)))
@@ -230,5 +230,38 @@ func TestDownloadGivesUpAndKeepsThePart(t *testing.T) {
 	cancel()
 	if err := Download(ctx, ts.Client(), ts.URL+"/x.bundle", dest, quick()); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled: %v", err)
+	}
+}
+
+// A link that hangs mid-body is given up after Idle and resumed.
+func TestDownloadStalledLinkResumes(t *testing.T) {
+	f := newFixture(t, baseManifest())
+	var calls int
+	var mu sync.Mutex
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		first := calls == 1
+		mu.Unlock()
+		w.Header().Set("ETag", `"v1"`)
+		if first {
+			w.Header().Set("Content-Length", strconv.Itoa(len(f.bundle)))
+			w.Write(f.bundle[:5000])
+			w.(http.Flusher).Flush()
+			<-r.Context().Done() // hangs until the client gives up
+			return
+		}
+		http.ServeContent(w, r, "x.bundle", time.Time{}, bytes.NewReader(f.bundle))
+	}))
+	defer ts.Close()
+	dest := filepath.Join(t.TempDir(), "pos.bundle")
+	o := quick()
+	o.Idle = 200 * time.Millisecond
+	o.NewCheck = func() *StreamCheck { return NewStreamCheck(f.policy()) }
+	if err := Download(context.Background(), ts.Client(), ts.URL+"/x.bundle", dest, o); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(dest); !bytes.Equal(got, f.bundle) || calls != 2 {
+		t.Fatalf("after a stall: %d requests, bundle equal %v", calls, bytes.Equal(got, f.bundle))
 	}
 }
