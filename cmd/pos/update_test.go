@@ -32,9 +32,39 @@ import (
 // per test run: the software an update replaces and the one it installs.
 var posBuilds = struct {
 	sync.Mutex
-	dir  string
-	bins map[string]string
-}{bins: map[string]string{}}
+	dir     string
+	bins    map[string]string
+	bundles map[string]string
+}{bins: map[string]string{}, bundles: map[string]string{}}
+
+// buildDir is where this run's builds, keys and bundles go; held lock.
+func buildDir(t *testing.T) string {
+	if posBuilds.dir == "" {
+		d, err := os.MkdirTemp("", "pos-builds-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		posBuilds.dir = d
+	}
+	return posBuilds.dir
+}
+
+// devKey is a development release key pair shared by the tests, so that
+// a bundle (whose xz takes seconds) is made once.
+func devKey(t *testing.T, name string) (priv, pub string) {
+	t.Helper()
+	posBuilds.Lock()
+	defer posBuilds.Unlock()
+	priv, pub = filepath.Join(buildDir(t), name+".pem"), filepath.Join(buildDir(t), name+".pub")
+	if _, err := os.Stat(pub); err == nil {
+		return priv, pub
+	}
+	var out bytes.Buffer
+	if code := run([]string{"bundle", "keygen", priv, pub}, &out, &out); code != 0 {
+		t.Fatalf("keygen: %s", out.String())
+	}
+	return priv, pub
+}
 
 func posBuild(t *testing.T, v string) string {
 	t.Helper()
@@ -43,14 +73,7 @@ func posBuild(t *testing.T, v string) string {
 	if b, ok := posBuilds.bins[v]; ok {
 		return b
 	}
-	if posBuilds.dir == "" {
-		d, err := os.MkdirTemp("", "pos-builds-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		posBuilds.dir = d
-	}
-	bin := filepath.Join(posBuilds.dir, "pos-"+v)
+	bin := filepath.Join(buildDir(t), "pos-"+v)
 	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version="+v, "-o", bin, ".")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -74,17 +97,15 @@ type updEnv struct {
 	dir, data, cfg, key, pub, stick, assets string
 }
 
-func newUpdEnv(t *testing.T, extraConfig string) *updEnv {
+func newUpdEnv(t *testing.T, keyName string) *updEnv {
 	t.Helper()
 	dir := t.TempDir()
 	assets, _ := filepath.Abs(repoRoot)
 	e := &updEnv{t: t, dir: dir, data: filepath.Join(dir, "data"), cfg: filepath.Join(dir, "config.json"),
-		key: filepath.Join(dir, "dev.pem"), pub: filepath.Join(dir, "dev.pub"), stick: filepath.Join(dir, "usb"), assets: assets}
+		stick: filepath.Join(dir, "usb"), assets: assets}
+	e.key, e.pub = devKey(t, keyName)
 	os.Mkdir(e.stick, 0o755)
-	if out, code := e.inProc("bundle", "keygen", e.key, e.pub); code != 0 {
-		t.Fatalf("keygen: %s", out)
-	}
-	cfg := fmt.Sprintf(`{"update": {"keys": [%q], "allow_http": true, "trial_boots": 2%s}}`, e.pub, extraConfig)
+	cfg := fmt.Sprintf(`{"update": {"keys": [%q], "allow_http": true, "trial_boots": 2}}`, e.pub)
 	if err := os.WriteFile(e.cfg, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -116,11 +137,36 @@ func (e *updEnv) pos(bin string, args ...string) (string, int) {
 func (e *updEnv) bundle(bin, v string, extra ...string) string {
 	e.t.Helper()
 	out := filepath.Join(e.stick, "pos-"+v+".bundle")
-	args := append([]string{"bundle", "create", "--key", e.key, "--version", v, "--board", "sim", "--out", out}, extra...)
+	copyFile(e.t, e.made(bin, v, "sim", extra...), out)
+	return out
+}
+
+// made is pos bundle create's bundle, made once per key and arguments.
+func (e *updEnv) made(bin, v, board string, extra ...string) string {
+	e.t.Helper()
+	id := strings.Join(append([]string{e.key, bin, v, board}, extra...), "\x00")
+	posBuilds.Lock()
+	defer posBuilds.Unlock()
+	if b, ok := posBuilds.bundles[id]; ok {
+		return b
+	}
+	out := filepath.Join(buildDir(e.t), fmt.Sprintf("made-%d.bundle", len(posBuilds.bundles)))
+	args := append([]string{"bundle", "create", "--key", e.key, "--version", v, "--board", board, "--out", out}, extra...)
 	if o, code := e.inProc(append(args, bin)...); code != 0 {
 		e.t.Fatalf("bundle create %s: %s", v, o)
 	}
+	posBuilds.bundles[id] = out
 	return out
+}
+
+func copyFile(t *testing.T, from, to string) {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 type slotsJSON struct {
@@ -223,7 +269,7 @@ func (e *updEnv) until(b *bootProc, what string, ok func(slotsJSON) bool) slotsJ
 // floor rises; then a release that crashes at start, and one that fails
 // its self-test, each go back to 1.1.0 and say why. The journal stays.
 func TestUpdateTrialAndRollback(t *testing.T) {
-	e := newUpdEnv(t, "")
+	e := newUpdEnv(t, "dev")
 	v100, v110 := posBuild(t, "1.0.0"), posBuild(t, "1.1.0")
 	// 1.0.0 runs first, as a terminal in the field: its journal exists.
 	b := e.boot(v100)
@@ -369,15 +415,12 @@ func fileSize(t *testing.T, p string) int64 {
 // and install nothing: another key, another board, a damaged file, work
 // the terminal still owes.
 func TestUpdateRefusals(t *testing.T) {
-	e := newUpdEnv(t, "")
+	e := newUpdEnv(t, "dev")
 	v100, v110 := posBuild(t, "1.0.0"), posBuild(t, "1.1.0")
 	good := e.bundle(v110, "1.1.0")
-	stranger := newUpdEnv(t, "")
+	stranger := newUpdEnv(t, "stranger")
 	unknown := stranger.bundle(v110, "1.1.0")
-	otherBoard := filepath.Join(e.dir, "other-board.bundle")
-	if out, code := e.inProc("bundle", "create", "--key", e.key, "--version", "1.1.0", "--board", "rpi4-pos", "--out", otherBoard, v110); code != 0 {
-		t.Fatal(out)
-	}
+	otherBoard := e.made(v110, "1.1.0", "rpi4-pos")
 	data, _ := os.ReadFile(good)
 	truncated := filepath.Join(e.dir, "truncated.bundle")
 	os.WriteFile(truncated, data[:len(data)*2/3], 0o644)
@@ -433,7 +476,7 @@ func TestUpdateRefusals(t *testing.T) {
 // software in its sign-on reply; the terminal's update server offers the
 // newest bundle for it, and the download resumes after cuts.
 func TestUpdateFromServer(t *testing.T) {
-	e := newUpdEnv(t, "")
+	e := newUpdEnv(t, "dev")
 	v100, v110 := posBuild(t, "1.0.0"), posBuild(t, "1.1.0")
 	e.bundle(v110, "1.1.0")
 	us := hostsim.NewUpdateServer(e.stick)
@@ -475,7 +518,7 @@ func TestUpdateFromServer(t *testing.T) {
 // runs 100): the terminal always boots a whole program, the old one
 // unless the install finished, and the next apply completes.
 func TestUpdatePowerCut(t *testing.T) {
-	e := newUpdEnv(t, "")
+	e := newUpdEnv(t, "dev")
 	v100, v110 := posBuild(t, "1.0.0"), posBuild(t, "1.1.0")
 	e.bundle(v110, "1.1.0")
 	srv := httptest.NewServer(hostsim.NewUpdateServer(e.stick))
@@ -558,10 +601,10 @@ func mustBoard(t *testing.T, name string) *board.Desc {
 // with a progress bar; a bundle the terminal must refuse says why in
 // Chinese and installs nothing. Enter restarts into the trial.
 func TestUpdateFromTheMenu(t *testing.T) {
-	e := newUpdEnv(t, "")
+	e := newUpdEnv(t, "dev")
 	v110 := posBuild(t, "1.1.0")
 	// First on the server: 1.1.0 signed by a key this terminal does not know.
-	stranger := newUpdEnv(t, "")
+	stranger := newUpdEnv(t, "stranger")
 	os.Rename(stranger.bundle(v110, "1.1.0"), filepath.Join(e.stick, "pos-1.1.0.bundle"))
 	us := hostsim.NewUpdateServer(e.stick)
 	// A slow link, so the progress screen is there to be seen.
@@ -674,7 +717,7 @@ expect screen "确认=立即重启"`)
 // storage, the clock and the software slots, each with its verdict; it
 // is kept in the journal, and --last gives it back.
 func TestSelfTestJSON(t *testing.T) {
-	e := newUpdEnv(t, "")
+	e := newUpdEnv(t, "dev")
 	slots, err := bootslot.Open(e.data + "-slots")
 	if err != nil {
 		t.Fatal(err)
