@@ -25,4 +25,8 @@ var Names = []string{
 	"card-decline-ignored",       // a host approval stands although the chip refused it (AAC)
 	"oda-ignored",                // a failed offline data authentication is not put in the TVR
 	"cvm-limit-ignored",          // a tap over the CVM limit is taken without the PIN
+	"signature-unchecked",        // an update bundle is installed without checking its signature
+	"floor-ignored",              // an update below the version floor installs (a downgrade)
+	"update-ignores-owed",        // an update starts while reversals or receipts are owed
+	"trial-self-test-ignored",    // new software keeps itself although its self-test failed
 }

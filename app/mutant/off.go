@@ -7,3 +7,6 @@ func On(string) bool { return false }
 
 // Active is "" in every normal build.
 func Active() string { return "" }
+
+// Tagged says this build can plant bugs; it cannot.
+const Tagged = false

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/ulikunitz/xz"
+
+	"github.com/shoukuan/pos/app/mutant"
 )
 
 // Format is the bundle format this code writes and reads.
@@ -281,7 +283,7 @@ func Open(r io.Reader, p Policy) (*Bundle, error) {
 	if !ok {
 		return nil, refuse(UnknownKey, fmt.Sprintf("signed by key %q, which this terminal does not trust", m.KeyID))
 	}
-	if !ed25519.Verify(pub, mj, sig) {
+	if !ed25519.Verify(pub, mj, sig) && !mutant.On("signature-unchecked") {
 		return nil, refuse(BadSignature, "the manifest does not match its signature by key "+name)
 	}
 	// Signed from here on: what is wrong now is the publisher's mistake
@@ -318,7 +320,7 @@ func (p Policy) accept(m Manifest) error {
 		return refuse(WrongArch, fmt.Sprintf("for %v, this is %s", m.Arch, p.Arch))
 	}
 	v, _ := ParseVersion(m.Version)
-	if Less(v, p.Floor) {
+	if Less(v, p.Floor) && !mutant.On("floor-ignored") {
 		return refuse(Downgrade, fmt.Sprintf("version %s is below this terminal's floor %s", v, p.Floor))
 	}
 	if Compare(v, p.Running) == 0 {

@@ -21,6 +21,7 @@ import (
 	"github.com/shoukuan/pos/app/bootslot"
 	"github.com/shoukuan/pos/app/config"
 	"github.com/shoukuan/pos/app/hostsim"
+	"github.com/shoukuan/pos/app/mutant"
 	"github.com/shoukuan/pos/app/scenario"
 	"github.com/shoukuan/pos/app/seckey"
 	"github.com/shoukuan/pos/app/terminal"
@@ -74,7 +75,11 @@ func posBuild(t *testing.T, v string) string {
 		return b
 	}
 	bin := filepath.Join(buildDir(t), "pos-"+v)
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version="+v, "-o", bin, ".")
+	args := []string{"build", "-trimpath", "-ldflags", "-X main.version=" + v, "-o", bin}
+	if mutant.Tagged {
+		args = append(args, "-tags", "mutants") // the planted bug lives in these binaries too
+	}
+	cmd := exec.Command("go", append(args, ".")...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build pos %s: %v\n%s", v, err, out)

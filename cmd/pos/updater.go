@@ -22,6 +22,7 @@ import (
 	"github.com/shoukuan/pos/app/engine"
 	"github.com/shoukuan/pos/app/hostsim"
 	"github.com/shoukuan/pos/app/journal"
+	"github.com/shoukuan/pos/app/mutant"
 	"github.com/shoukuan/pos/app/terminal"
 	"github.com/shoukuan/pos/app/update"
 	"github.com/shoukuan/pos/board"
@@ -141,6 +142,9 @@ func (u *updater) blocking() (string, error) {
 	o, err := engine.ReadOutstanding(db.SQL())
 	if err != nil {
 		return "", err
+	}
+	if mutant.On("update-ignores-owed") {
+		return "", nil
 	}
 	return o.Blocking(u.cfg.Update.AllowOpenBatch), nil
 }
