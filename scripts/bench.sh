@@ -33,6 +33,8 @@ if [ -d "${POS_BENCHDATA:=../shared/benchdata}/zxing-blackbox" ]; then
 else
 	echo "bench: no $POS_BENCHDATA/zxing-blackbox, no decode figures" >&2
 fi
+# Code 128 on a phone turned in 15° steps, light and dark, with noise.
+go test -count=1 -run '^TestCode128AtAnyAngle$' -v ./drivers/imagescan | grep '^BENCH' || echo 'bench: the any-angle report failed' >&2
 # Software update: the bundle of the linux/arm binary (the download a
 # terminal makes), and the time to verify and to install a bundle of this
 # machine's binary (median of 5), and the whole self-test on the sim board.

@@ -1,9 +1,11 @@
 package imagescan
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/oned"
@@ -146,5 +148,37 @@ func TestPhoneScreens(t *testing.T) {
 			continue
 		}
 		t.Logf("%-20s decoded in pass %d", name, d.lastPass)
+	}
+}
+
+// TestCode128AtAnyAngle: a phone held at any angle, in steps of 15°, with
+// sensor noise, in light and dark mode: every frame reads the code and
+// nothing else. With -v it prints the bench figures (make bench).
+func TestCode128AtAnyAngle(t *testing.T) {
+	d := NewDecoder()
+	var ms []float64
+	read, frames := 0, 0
+	for _, dark := range []bool{false, true} {
+		for a := 0; a < 360; a += 15 {
+			s := scene{sym: hal.SymCode128, text: payCode, module: 2.6, angle: float64(a) + 0.7, dark: dark, ink: 30, bg: 225, noise: 12}
+			f := s.render(t)
+			frames++
+			start := time.Now()
+			c, err := d.DecodeFrame(f)
+			ms = append(ms, float64(time.Since(start).Microseconds())/1000)
+			switch {
+			case err != nil:
+				t.Errorf("%d° (dark %v): %v", a, dark, err)
+			case c.Symbology != hal.SymCode128 || c.Text != payCode:
+				t.Errorf("%d° (dark %v): FALSE READ %s %q", a, dark, c.Symbology, c.Text)
+			default:
+				read++
+			}
+		}
+	}
+	if testing.Verbose() {
+		fmt.Printf("BENCH code128_any_angle_decoded %d of_%d\n", read, frames)
+		fmt.Printf("BENCH code128_any_angle_median %.2f ms\n", quantile(ms, 0.5))
+		fmt.Printf("BENCH code128_any_angle_p90 %.2f ms\n", quantile(ms, 0.9))
 	}
 }
