@@ -180,3 +180,66 @@ func (b *localBinarizer) rowThresholds(thr []int32, bw, bh, by int, overlap bool
 		}
 	}
 }
+
+// negative is another binarizer's output with black and white swapped:
+// light bars and modules on a dark screen.
+type negative struct {
+	base   gozxing.Binarizer
+	matrix *gozxing.BitMatrix
+}
+
+func (n *negative) GetLuminanceSource() gozxing.LuminanceSource {
+	return n.base.GetLuminanceSource().Invert()
+}
+
+func (n *negative) GetWidth() int  { return n.base.GetWidth() }
+func (n *negative) GetHeight() int { return n.base.GetHeight() }
+
+func (n *negative) CreateBinarizer(src gozxing.LuminanceSource) gozxing.Binarizer {
+	return n.base.CreateBinarizer(src)
+}
+
+func (n *negative) GetBlackRow(y int, row *gozxing.BitArray) (*gozxing.BitArray, error) {
+	r, err := n.base.GetBlackRow(y, row)
+	if err != nil {
+		return nil, err
+	}
+	// Only the row's own pixels: a reused row may be longer.
+	words, w := r.GetBitArray(), n.GetWidth()
+	for i := 0; i < w/32; i++ {
+		words[i] = ^words[i]
+	}
+	if rest := w % 32; rest != 0 {
+		words[w/32] ^= 1<<rest - 1
+	}
+	return r, nil
+}
+
+func (n *negative) GetBlackMatrix() (*gozxing.BitMatrix, error) {
+	if n.matrix != nil {
+		return n.matrix, nil
+	}
+	m, err := n.base.GetBlackMatrix()
+	if err != nil {
+		return nil, err
+	}
+	w, h := m.GetWidth(), m.GetHeight()
+	neg, err := gozxing.NewBitMatrix(w, h)
+	if err != nil {
+		return nil, err
+	}
+	var row *gozxing.BitArray
+	for y := 0; y < h; y++ {
+		row = m.GetRow(y, row)
+		words := row.GetBitArray()
+		for i := range words {
+			words[i] = ^words[i]
+		}
+		if rest := w % 32; rest != 0 {
+			words[len(words)-1] &= 1<<rest - 1
+		}
+		neg.SetRow(y, row)
+	}
+	n.matrix = neg
+	return neg, nil
+}

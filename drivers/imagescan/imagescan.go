@@ -116,6 +116,7 @@ type Decoder struct {
 	// per-frame state
 	views    map[view]*plane
 	bitmaps  map[bitmapKey]*gozxing.BinaryBitmap
+	bins     map[bitmapKey]gozxing.Binarizer
 	shrunk   bool      // the working plane is smaller than the frame
 	lastPass int       // index of the pass that decoded the last frame, -1 if none
 	bars     *barField // of the working plane, once per frame
@@ -158,6 +159,7 @@ func newDecoder(passes []pass) *Decoder {
 		rowTexts: map[string]int{},
 		views:    map[view]*plane{},
 		bitmaps:  map[bitmapKey]*gozxing.BinaryBitmap{},
+		bins:     map[bitmapKey]gozxing.Binarizer{},
 	}
 }
 
@@ -219,6 +221,7 @@ func withoutPath(err error) error {
 func (d *Decoder) decodePlane(p *plane) (c hal.Code, err error) {
 	clear(d.views)
 	clear(d.bitmaps)
+	clear(d.bins)
 	d.lastPass = -1
 	d.bars = nil
 	d.views[view{full: true}] = p
@@ -232,6 +235,7 @@ func (d *Decoder) decodePlane(p *plane) (c hal.Code, err error) {
 		// let go of the frame (it may be a camera's mapped buffer)
 		clear(d.views)
 		clear(d.bitmaps)
+		clear(d.bins)
 		if r := recover(); r != nil {
 			c, err = hal.Code{}, fmt.Errorf("%w (decoder failed: %v)", ErrNoCode, r)
 		}
@@ -430,23 +434,43 @@ func (d *Decoder) bitmap(v view, b binarizer) *gozxing.BinaryBitmap {
 	if bmp, ok := d.bitmaps[k]; ok {
 		return bmp
 	}
-	p := d.view(v)
 	var bmp *gozxing.BinaryBitmap
-	if p != nil {
-		var bz gozxing.Binarizer
-		if b == hybrid {
-			bz = newLocalBinarizer(p)
-		} else {
-			bz = gozxing.NewGlobalHistgramBinarizer(p)
-		}
+	if bz := d.binarizer(v, b); bz != nil {
 		bmp, _ = gozxing.NewBinaryBitmap(bz)
 	}
 	d.bitmaps[k] = bmp
 	return bmp
 }
 
+// binarizer thresholds a view. A negative view is the negative of its
+// positive's thresholds: the same edges, without a second plane and a
+// second thresholding (a third of an empty frame's cost).
+func (d *Decoder) binarizer(v view, b binarizer) gozxing.Binarizer {
+	k := bitmapKey{v, b}
+	if bz, ok := d.bins[k]; ok {
+		return bz
+	}
+	var bz gozxing.Binarizer
+	if v.invert {
+		u := v
+		u.invert = false
+		if base := d.binarizer(u, b); base != nil {
+			bz = &negative{base: base}
+		}
+	} else if p := d.view(v); p != nil {
+		if b == hybrid {
+			bz = newLocalBinarizer(p)
+		} else {
+			bz = gozxing.NewGlobalHistgramBinarizer(p)
+		}
+	}
+	d.bins[k] = bz
+	return bz
+}
+
 // view prepares a view from the simpler view it derives from, each
-// prepared once per frame.
+// prepared once per frame. Negative views have no plane of their own
+// (see binarizer).
 func (d *Decoder) view(v view) *plane {
 	if p, ok := d.views[v]; ok {
 		return p
@@ -455,11 +479,6 @@ func (d *Decoder) view(v view) *plane {
 	src := d.view
 	u := v
 	switch {
-	case v.invert:
-		u.invert = false
-		if s := src(u); s != nil {
-			p = s.inverted(nil)
-		}
 	case v.amplify:
 		u.amplify = false
 		if s := src(u); s != nil {
