@@ -37,7 +37,6 @@ var ErrNoCode = errors.New("no QR or Code 128 found")
 type view struct {
 	full    bool // the frame at its own size, when the working plane is shrunk
 	grow    bool // twice the size, interpolated (see grow)
-	rotate  bool // a quarter turn, for vertical bars
 	gamma   int8 // +1 darker (γ 2), -1 lighter (γ ½) (see gammaLUT)
 	amplify bool // local contrast boost (see amplify)
 	invert  bool // negative, for dark-mode screens
@@ -499,11 +498,6 @@ func (d *Decoder) view(v view) *plane {
 			if f.ok && angleDiff(f.angle, 0) > rowScanTilt {
 				p = upright(s, f)
 			}
-		}
-	case v.rotate:
-		u.rotate = false
-		if s := src(u); s != nil {
-			p = s.rotateCCW(nil)
 		}
 	case v.grow:
 		u.grow = false
