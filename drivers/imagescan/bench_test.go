@@ -178,7 +178,7 @@ func TestBlackboxReport(t *testing.T) {
 	}
 	live := NewLiveDecoder()
 	var liveMS []float64
-	for range 3 * len(live.passes) {
+	for range 4 * len(live.passes) {
 		liveMS = append(liveMS, timeDecode(live, ef))
 	}
 	fmt.Printf("BENCH qr_decoded %d of_%d\n", qr.ok, qr.n)
@@ -190,6 +190,7 @@ func TestBlackboxReport(t *testing.T) {
 	fmt.Printf("BENCH decode_per_640x480_area_median %.2f ms\n", quantile(allVGA, 0.5))
 	fmt.Printf("BENCH decode_per_640x480_area_p90 %.2f ms\n", quantile(allVGA, 0.9))
 	fmt.Printf("BENCH decode_no_code_640x480_all_passes %.2f ms\n", quantile(emptyMS, 0.5))
+	fmt.Printf("BENCH decode_no_code_640x480_live_median %.2f ms\n", quantile(liveMS, 0.5))
 	fmt.Printf("BENCH decode_no_code_640x480_live_max %.2f ms\n", quantile(liveMS, 1))
 	t.Logf("%d VGA photos; all %d frames as they are: median %.2f ms, p90 %.2f ms", len(real640), len(all), quantile(all, 0.5), quantile(all, 0.9))
 	if qr.ok < 168 || c128.ok < 48 {

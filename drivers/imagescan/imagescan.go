@@ -132,15 +132,18 @@ func NewDecoder() *Decoder {
 	return newDecoder(defaultPasses)
 }
 
-// livePasses is how many passes every live frame gets: plain, dark mode
-// and bars at an angle, the cases of nearly every phone held to the
-// camera (the last costs a quarter of a millisecond without bars).
-const livePasses = 3
+// A live frame gets the plain pass and, when the frame holds bars at an
+// angle, the upright pass (a quarter of a millisecond without bars); then
+// one more pass in turn: dark mode every other frame, the slower ones in
+// the frames between. The next frame shows nearly the same picture, so a
+// dark-mode code is read within two frames and one that needs the fifth
+// pass within a dozen, while an empty frame costs two passes, not all.
+const (
+	darkPass   = 1 // index of the dark-mode pass in defaultPasses
+	orientPass = 2 // index of the upright pass
+)
 
-// NewLiveDecoder is a decoder for a camera stream. Each frame gets the
-// first passes and one of the slower ones in turn: the next frame shows
-// nearly the same picture, so a code that needs the fifth pass is read
-// within a few frames while an empty frame costs three passes, not all.
+// NewLiveDecoder is a decoder for a camera stream (see darkPass).
 func NewLiveDecoder() *Decoder {
 	d := newDecoder(defaultPasses)
 	d.live = true
@@ -245,7 +248,7 @@ func (d *Decoder) decodePlane(p *plane) (c hal.Code, err error) {
 	var tried uint64 // passes already run, by index
 	if f := d.barField(); f.ok && !f.level {
 		for i, ps := range d.passes {
-			if ps.orient && d.applies(ps, p) && (!d.live || i < livePasses) {
+			if ps.orient && d.applies(ps, p) && (!d.live || i == orientPass) {
 				tried |= 1 << i
 				if c, ok := d.try(ps); ok {
 					d.lastPass = i
@@ -254,13 +257,15 @@ func (d *Decoder) decodePlane(p *plane) (c hal.Code, err error) {
 			}
 		}
 	}
-	var slow []int // live mode: the slow passes that apply to this frame
+	var slow []int // live mode: the passes taken in turn
 	for i, ps := range d.passes {
 		if !d.applies(ps, p) || tried&(1<<i) != 0 {
 			continue
 		}
-		if d.live && i >= livePasses {
-			slow = append(slow, i)
+		if d.live && i != 0 && i != orientPass {
+			if i != darkPass {
+				slow = append(slow, i)
+			}
 			continue
 		}
 		if c, ok := d.try(ps); ok {
@@ -268,8 +273,11 @@ func (d *Decoder) decodePlane(p *plane) (c hal.Code, err error) {
 			return c, nil
 		}
 	}
-	if len(slow) > 0 {
-		i := slow[d.turn%len(slow)]
+	if d.live {
+		i := darkPass
+		if d.turn%2 == 1 && len(slow) > 0 {
+			i = slow[d.turn/2%len(slow)]
+		}
 		d.turn++
 		if c, ok := d.try(d.passes[i]); ok {
 			d.lastPass = i
