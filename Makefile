@@ -11,7 +11,7 @@ BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags "$(LDFLA
 DIST    := dist
 FUZZTIME ?= 10s
 
-.PHONY: sim test build arm arm64 android cross bench fuzz lint deps clean scenarios reliability hostsim mutants bundle
+.PHONY: sim test build arm arm64 android cross bench fuzz lint deps clean scenarios reliability hostsim mutants bundle source-dist
 
 ## sim: the terminal on the desktop simulator (console + fake devices)
 sim: build
@@ -41,6 +41,11 @@ bundle: build arm
 	@test -f $(KEY) || ./$(DIST)/pos bundle keygen $(KEY) $(basename $(KEY)).pub
 	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) ./$(DIST)/pos bundle create --key $(KEY) --version $(VERSION) --board $(BOARD) \
 		--out $(DIST)/pos-$(VERSION)-$(BOARD)-linux-arm.bundle $(DIST)/pos-linux-armv7
+
+## source-dist: dist/pos-src-VERSION.tar.gz, HEAD with its Go modules vendored:
+## what buildroot/package/pos builds from, offline (docs/buildroot.md)
+source-dist:
+	@scripts/source-dist.sh $(DIST) $(VERSION)
 
 ## deps: Debian packages the tests use (qemu-user for ARM, unifont for receipts, tmux for the console test)
 deps:
