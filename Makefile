@@ -11,7 +11,7 @@ BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags "$(LDFLA
 DIST    := dist
 FUZZTIME ?= 10s
 
-.PHONY: sim test build arm arm64 android cross bench fuzz lint deps clean scenarios reliability hostsim mutants bundle source-dist
+.PHONY: sim test build arm arm64 android cross bench fuzz lint deps clean scenarios reliability hostsim mutants bundle source-dist image qemu
 
 ## sim: the terminal on the desktop simulator (console + fake devices)
 sim: build
@@ -42,6 +42,13 @@ bundle: build arm
 	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) ./$(DIST)/pos bundle create --key $(KEY) --version $(VERSION) --board $(BOARD) \
 		--out $(DIST)/pos-$(VERSION)-$(BOARD)-linux-arm.bundle $(DIST)/pos-linux-armv7
 
+## image: the terminal image for qemu-system-arm -M virt in dist/image (Debian's
+## armmp kernel, pos as /init, a data disk); qemu: boot it on this console
+image: deps
+	@scripts/image.sh dist/image
+qemu: image
+	scripts/qemu.sh dist/image
+
 ## source-dist: dist/pos-src-VERSION.tar.gz, HEAD with its Go modules vendored:
 ## what buildroot/package/pos builds from, offline (docs/buildroot.md)
 source-dist:
@@ -53,8 +60,9 @@ deps:
 
 ## test: vet, unit tests, scenarios, fuzz seeds, ARM binary under qemu, console under tmux
 test: deps
+	@scripts/image.sh --kernel
 	$(GO) vet ./...
-	POS_REQUIRE_QEMU=1 POS_REQUIRE_TMUX=1 POS_REQUIRE_LIBNFC=1 POS_REQUIRE_ZBAR=1 $(GO) test -count=1 ./...
+	POS_REQUIRE_QEMU=1 POS_REQUIRE_TMUX=1 POS_REQUIRE_LIBNFC=1 POS_REQUIRE_ZBAR=1 POS_REQUIRE_IMAGE=1 $(GO) test -count=1 ./...
 
 ## scenarios: every scenario script through the built binary
 scenarios: build

@@ -52,6 +52,9 @@ Run "pos COMMAND -h" for the flags of a command.
 `
 
 func main() {
+	if isFirstProcess() {
+		os.Exit(firstProcess(os.Stderr)) // the terminal image's /init
+	}
 	os.Exit(runWith(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 

@@ -1,0 +1,68 @@
+#!/bin/sh
+# make image: the terminal image for qemu-system-arm -M virt. Writes to
+# OUT (default dist/image): vmlinuz (Debian's armmp kernel), initramfs.gz
+# (pos as /init, the kernel modules the virtual hardware needs, the
+# fakes' assets) and, if it does not exist yet, data.img (the ext4 data
+# disk: journal, slots, sealed keys). The kernel package is fetched once
+# into dist/kernel (needs root: it adds the armhf architecture to apt).
+# Reproducible: the same commit gives the same initramfs.
+# scripts/image.sh --kernel only fetches the kernel (make test does).
+set -eu
+cd "$(dirname "$0")/.."
+out=${1:-dist/image}
+[ "$out" = --kernel ] && out=
+kernel=dist/kernel
+mkdir -p "$kernel"
+[ -z "$out" ] || mkdir -p "$out"
+epoch=$(git log -1 --format=%ct 2>/dev/null || echo 0)
+
+if [ ! -f "$kernel/vmlinuz" ]; then
+	if ! dpkg --print-foreign-architectures | grep -qx armhf; then
+		dpkg --add-architecture armhf
+	fi
+	apt-get update -qq
+	pkg=$(apt-cache depends linux-image-armmp:armhf | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+	tmp=$(mktemp -d)
+	(cd "$tmp" && apt-get download -qq "$pkg" 2>/dev/null)
+	dpkg-deb -x "$tmp"/*.deb "$tmp/k"
+	cp "$tmp"/k/boot/vmlinuz-* "$kernel/vmlinuz"
+	rm -rf "$kernel/modules"
+	mkdir -p "$kernel/modules"
+	find "$tmp"/k/lib/modules -name '*.ko' -exec cp {} "$kernel/modules/" \;
+	echo "$pkg" > "$kernel/package"
+	rm -rf "$tmp"
+fi
+[ -n "$out" ] || exit 0
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root/lib/modules" "$root/usr/share/pos/testdata"
+# The modules of -M virt's disk and the data partition, dependencies
+# first (read from each module's depends= field).
+: > "$root/lib/modules/load"
+add() {
+	grep -qx "$1" "$root/lib/modules/load" && return 0
+	f="$kernel/modules/$1.ko"
+	[ -f "$f" ] || { echo "image: no module $1 in $(cat "$kernel/package")" >&2; exit 1; }
+	for d in $(grep -a -o 'depends=[A-Za-z0-9_,-]*' "$f" | head -1 | sed 's/depends=//; s/,/ /g'); do
+		add "$(echo "$d" | tr - _)"
+	done
+	cp "$kernel/modules/$1.ko" "$root/lib/modules/" # $f was the last dependency's
+	echo "$1" >> "$root/lib/modules/load"
+}
+for m in virtio_mmio virtio_blk crc32c_generic ext4; do add "$m"; done
+
+CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 go build -trimpath -buildvcs=false \
+	-ldflags "-s -w -buildid= -X main.version=${VERSION:-0.0.0-dev} -X main.commit=${COMMIT:-unknown}" -o "$root/init" ./cmd/pos
+cp -r testdata/codes testdata/cards testdata/wallets.json "$root/usr/share/pos/testdata/"
+# The emulated terminal pays against the in-process host simulator, a
+# demonstration: its screens say so.
+printf '{"demo": true}\n' > "$root/usr/share/pos/config.json"
+cp "$kernel/vmlinuz" "$out/vmlinuz"
+find "$root" -exec touch -h -d "@$epoch" {} +
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --reproducible --quiet | gzip -n -1) > "$out/initramfs.gz"
+if [ ! -f "$out/data.img" ]; then
+	truncate -s 256M "$out/data.img"
+	mkfs.ext4 -q -F -L data -E lazy_itable_init=0,lazy_journal_init=0 "$out/data.img"
+fi
+echo "$out: vmlinuz ($(cat "$kernel/package")), initramfs.gz $(($(stat -c %s "$out/initramfs.gz") / 1024)) KiB, data.img"
