@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages the tests need, only those missing.
 set -e
+export PATH="$PATH:/usr/sbin:/sbin"
 need=""
 command -v qemu-arm-static >/dev/null 2>&1 || need="$need qemu-user-static"
 command -v tmux >/dev/null 2>&1 || need="$need tmux"

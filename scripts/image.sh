@@ -8,6 +8,7 @@
 # Reproducible: the same commit gives the same initramfs.
 # scripts/image.sh --kernel only fetches the kernel (make test does).
 set -eu
+export PATH="$PATH:/usr/sbin:/sbin" # mkfs.ext4, for a user whose PATH lacks them
 cd "$(dirname "$0")/.."
 out=${1:-dist/image}
 [ "$out" = --kernel ] && out=
