@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -79,17 +80,13 @@ func (s *UpdateServer) bundles() []offer {
 		}
 		out = append(out, offer{filepath.Base(n), m, v, st.Size()})
 	}
-	for i := 1; i < len(out); i++ { // few bundles: insertion sort, newest first
-		for j := i; j > 0 && update.Less(out[j-1].v, out[j].v); j-- {
-			out[j-1], out[j] = out[j], out[j-1]
-		}
-	}
+	slices.SortFunc(out, func(a, b offer) int { return update.Compare(b.v, a.v) }) // newest first
 	return out
 }
 
 func (s *UpdateServer) newest(product, board, arch string, running update.Version) (offer, bool) {
 	for _, o := range s.bundles() {
-		if o.m.Product != product || !contains(o.m.Boards, board) || !contains(o.m.Arch, arch) {
+		if o.m.Product != product || !slices.Contains(o.m.Boards, board) || !slices.Contains(o.m.Arch, arch) {
 			continue
 		}
 		if !update.Less(running, o.v) {
@@ -103,15 +100,6 @@ func (s *UpdateServer) newest(product, board, arch string, running update.Versio
 		return o, true
 	}
 	return offer{}, false
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // TMSDownload is Options.TMSDownload: a terminal is asked to fetch

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ulikunitz/xz"
@@ -177,17 +179,7 @@ func isHash(s string) bool {
 		return false
 	}
 	_, err := hex.DecodeString(s)
-	return err == nil && s == toLower(s)
-}
-
-func toLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
+	return err == nil && s == strings.ToLower(s)
 }
 
 // Policy is what a terminal accepts: its product, board and platform,
@@ -313,10 +305,10 @@ func (p Policy) accept(m Manifest) error {
 	if m.Product != p.Product {
 		return refuse(WrongProduct, fmt.Sprintf("a bundle of %q, this is %q", m.Product, p.Product))
 	}
-	if !has(m.Boards, p.Board) {
+	if !slices.Contains(m.Boards, p.Board) {
 		return refuse(WrongBoard, fmt.Sprintf("for boards %v, this is %s", m.Boards, p.Board))
 	}
-	if !has(m.Arch, p.Arch) {
+	if !slices.Contains(m.Arch, p.Arch) {
 		return refuse(WrongArch, fmt.Sprintf("for %v, this is %s", m.Arch, p.Arch))
 	}
 	v, _ := ParseVersion(m.Version)
@@ -332,15 +324,6 @@ func (p Policy) accept(m Manifest) error {
 		}
 	}
 	return nil
-}
-
-func has(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // payloadReader checks the compressed payload against its signed size

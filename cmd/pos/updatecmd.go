@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -349,7 +350,7 @@ func newestOnStick(u *updater, dir string) (string, error) {
 			continue
 		}
 		v, err := update.ParseVersion(m.Version)
-		if err != nil || !contains(m.Boards, u.desc.Name) || !contains(m.Arch, platform()) {
+		if err != nil || !slices.Contains(m.Boards, u.desc.Name) || !slices.Contains(m.Arch, platform()) {
 			seen = append(seen, fmt.Sprintf("%s: %s for %s on %s", filepath.Base(n), m.Version, strings.Join(m.Boards, ","), strings.Join(m.Arch, ",")))
 			continue
 		}
@@ -360,15 +361,6 @@ func newestOnStick(u *updater, dir string) (string, error) {
 	}
 	sort.Slice(fits, func(i, j int) bool { return update.Compare(fits[i].v, fits[j].v) > 0 })
 	return fits[0].path, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func updateStatus(u *updater, asJSON bool, w io.Writer) error {
