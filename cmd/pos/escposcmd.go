@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/shoukuan/pos/drivers/escpos"
 	"github.com/shoukuan/pos/drivers/escpos/escposemu"
@@ -108,39 +107,10 @@ func escposVirtual(prof escpos.Profile, baud int, dir string, stdout, stderr io.
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(stop)
-	n, last, seen := 0, 0, time.Now()
-	save := func() {
-		for _, pg := range e.TakePages() {
-			n++
-			b, err := pg.PNG(prof.Dots)
-			if err == nil {
-				base := filepath.Join(dir, fmt.Sprintf("page-%04d", n))
-				err = os.WriteFile(base+".png", b, 0o644)
-				if err == nil {
-					err = os.WriteFile(base+".txt", []byte(strings.Join(pg.Lines, "\n")+"\n"), 0o644)
-				}
-				fmt.Fprintf(stdout, "%s.png: %d lines\n", base, len(pg.Lines))
-			}
-			if err != nil {
-				fmt.Fprintln(stderr, "virtual printer:", err)
-			}
-		}
-	}
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-stop:
-			e.Finish()
-			save()
-			return nil
-		case <-tick.C:
-			if r := e.Received(); r != last {
-				last, seen = r, time.Now()
-			} else if time.Since(seen) > 2*time.Second {
-				e.Finish()
-			}
-			save()
-		}
-	}
+	done := make(chan struct{})
+	go func() { <-stop; close(done) }()
+	pages := newPageSaver(e, prof, dir, func(path string, lines int) {
+		fmt.Fprintf(stdout, "%s.png: %d lines\n", strings.TrimSuffix(path, ".txt"), lines)
+	})
+	return pages.run(done)
 }

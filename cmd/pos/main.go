@@ -40,6 +40,7 @@ commands:
   journal    check or re-initialise the journal    pos journal check | pos journal reinit --confirm TID
   emv        replay a card's recorded APDU trace   pos emv replay [--json] TRACE.json
   escpos     render ESC/POS bytes, or a virtual printer  pos escpos render IN.bin OUT.png | pos escpos virtual --out DIR
+  emulate    the image's PN532 and printer, on sockets  pos emulate --sockets DIR --out DIR
   boot       run the terminal from its software slots  pos boot --board rpi4-pos --data /data/pos
   bundle     make signed update bundles             pos bundle keygen K.pem K.pub | pos bundle create --key K.pem --version 1.3.0 --board B dist/pos
   update     check, install and follow updates      pos update verify F.bundle | pos update apply [--json] SOURCE | pos update status
@@ -99,6 +100,8 @@ func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdExport(args, stdout, stderr)
 	case "escpos":
 		err = cmdEscpos(args, stdout, stderr)
+	case "emulate":
+		err = cmdEmulate(args, stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "pos %s commit %s %s/%s %s\n", version, commit, runtime.GOOS, runtime.GOARCH, runtime.Version())
 	case "help", "-h", "--help":

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/shoukuan/pos/drivers/escpos"
 )
 
 // The scenarios that print the most, with paper running out and coming
@@ -65,5 +67,46 @@ func TestEscposRender(t *testing.T) {
 	}
 	if code := run([]string{"escpos", "render", "--profile", "nope", in, png}, &out, &errb); code == 0 {
 		t.Fatal("unknown profile accepted")
+	}
+}
+
+// TestEmulateCommands: pos emulate's stdin commands, and its refusals.
+func TestEmulateCommands(t *testing.T) {
+	prof, err := escpos.LookupProfile("58mm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log lockedBuffer
+	dir := t.TempDir()
+	em, err := startEmulators(filepath.Join(dir, "s"), filepath.Join(repoRoot, "testdata", "cards"), filepath.Join(dir, "pages"), prof, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer em.Close()
+	for line, want := range map[string]string{
+		"tap nosuchcard":     `no card "nosuchcard"`,
+		"tap":                "unknown command",
+		"paper -1":           "want a number of dot rows",
+		"cover ajar":         "unknown command",
+		"dance":              "unknown command",
+		"tap magstripe-only": "has no chip application",
+	} {
+		if err := em.command(line); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", line, err, want)
+		}
+	}
+	for _, line := range []string{"tap unionpay-debit", "remove", "cards", "paper 0", "cover open", "cover close", ""} {
+		if err := em.command(line); err != nil {
+			t.Errorf("%q: %v", line, err)
+		}
+	}
+	var listed string
+	for _, l := range strings.Split(log.String(), "\n") {
+		if strings.HasPrefix(l, "emulate: cards: ") {
+			listed = l
+		}
+	}
+	if !strings.Contains(listed, " unionpay-debit") || strings.Contains(listed, "magstripe-only") {
+		t.Errorf("cards lists the chip cards only: %q", listed)
 	}
 }
