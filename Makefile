@@ -11,7 +11,7 @@ BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags "$(LDFLA
 DIST    := dist
 FUZZTIME ?= 10s
 
-.PHONY: sim test build arm arm64 android cross bench fuzz lint deps clean scenarios reliability hostsim mutants bundle source-dist image qemu
+.PHONY: sim test build arm arm64 android cross bench fuzz lint deps clean scenarios reliability hostsim mutants bundle source-dist image qemu qemu-devices
 
 ## sim: the terminal on the desktop simulator (console + fake devices)
 sim: build
@@ -48,6 +48,11 @@ image: deps
 	@scripts/image.sh dist/image
 qemu: image
 	scripts/qemu.sh dist/image
+
+## qemu-devices: the image with its PN532 reader and printer emulated on this
+## machine (pos emulate) and the host simulator, in tmux beside its console
+qemu-devices: image
+	scripts/qemu-devices.sh dist/image
 
 ## source-dist: dist/pos-src-VERSION.tar.gz, HEAD with its Go modules vendored:
 ## what buildroot/package/pos builds from, offline (docs/buildroot.md)

@@ -7,6 +7,8 @@
 # into dist/kernel (needs root: it adds the armhf architecture to apt).
 # Reproducible: the same commit gives the same initramfs.
 # scripts/image.sh --kernel only fetches the kernel (make test does).
+# TAGS=mutants builds the planted bugs in (pos.mutant= picks one);
+# UPDATE_KEY=K.pub makes pos.config=host trust that key's bundles too.
 set -eu
 export PATH="$PATH:/usr/sbin:/sbin" # mkfs.ext4, for a user whose PATH lacks them
 cd "$(dirname "$0")/.."
@@ -38,8 +40,9 @@ fi
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/lib/modules" "$root/usr/share/pos/testdata"
-# The modules of -M virt's disk and the data partition, dependencies
-# first (read from each module's depends= field).
+# The modules of -M virt's disk and the data partition, its network and
+# its virtio consoles (the host's device emulators), dependencies first
+# (read from each module's depends= field).
 : > "$root/lib/modules/load"
 add() {
 	grep -qx "$1" "$root/lib/modules/load" && return 0
@@ -51,14 +54,26 @@ add() {
 	cp "$kernel/modules/$1.ko" "$root/lib/modules/" # $f was the last dependency's
 	echo "$1" >> "$root/lib/modules/load"
 }
-for m in virtio_mmio virtio_blk crc32c_generic ext4; do add "$m"; done
+for m in virtio_mmio virtio_blk crc32c_generic ext4 virtio_net virtio_console; do add "$m"; done
 
-CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 go build -trimpath -buildvcs=false \
+CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 go build -trimpath -buildvcs=false -tags "${TAGS:-}" \
 	-ldflags "-s -w -buildid= -X main.version=${VERSION:-0.0.0-dev} -X main.commit=${COMMIT:-unknown}" -o "$root/init" ./cmd/pos
 cp -r testdata/codes testdata/cards testdata/wallets.json "$root/usr/share/pos/testdata/"
 # The emulated terminal pays against the in-process host simulator, a
-# demonstration: its screens say so.
+# demonstration: its screens say so. pos.config=host pays against the
+# host simulator on this machine, which qemu forwards 10.0.2.100:5800 to
+# (and the update server to :5880); plain text on that private link.
 printf '{"demo": true}\n' > "$root/usr/share/pos/config.json"
+keys=
+if [ -n "${UPDATE_KEY:-}" ]; then
+	cp "$UPDATE_KEY" "$root/usr/share/pos/update-dev.pub"
+	keys='"/usr/share/pos/update-dev.pub"'
+fi
+cat > "$root/usr/share/pos/host.json" <<JSON
+{"demo": true,
+ "host": {"in_process": false, "address": "10.0.2.100:5800", "allow_plaintext": true, "timeout_seconds": 10},
+ "update": {"server": "http://10.0.2.100:5880", "allow_http": true, "keys": [$keys]}}
+JSON
 cp "$kernel/vmlinuz" "$out/vmlinuz"
 find "$root" -exec touch -h -d "@$epoch" {} +
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --reproducible --quiet | gzip -n -1) > "$out/initramfs.gz"

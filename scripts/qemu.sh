@@ -2,10 +2,27 @@
 # make qemu: boots the terminal image (make image) in qemu-system-arm on
 # this console: the terminal's screen and keys are the serial line.
 # Ctrl-A X leaves qemu. DIR defaults to dist/image.
+#
+# The guest is 10.0.2.15 on qemu's user network, restricted: it reaches
+# nothing but 10.0.2.100:5800 and :5880, forwarded to HOST_PORT and
+# UPDATES_PORT on 127.0.0.1 when they are set (the host simulator and
+# its update server). DEVICES=DIR wires the guest's /dev/hvc0 and
+# /dev/hvc1 to DIR/pn532.sock and DIR/printer.sock (pos emulate).
+# APPEND adds kernel parameters (pos.board=, pos.config=; see
+# cmd/pos/init_linux.go).
 set -eu
 dir=${1:-dist/image}
+net=user,id=net0,restrict=on
+[ -z "${HOST_PORT:-}" ] || net="$net,guestfwd=tcp:10.0.2.100:5800-tcp:127.0.0.1:$HOST_PORT"
+[ -z "${UPDATES_PORT:-}" ] || net="$net,guestfwd=tcp:10.0.2.100:5880-tcp:127.0.0.1:$UPDATES_PORT"
+set --
+if [ -n "${DEVICES:-}" ]; then
+	set -- -device virtio-serial-device \
+		-chardev "socket,id=pn532,path=$DEVICES/pn532.sock,reconnect=1" -device virtconsole,chardev=pn532 \
+		-chardev "socket,id=printer,path=$DEVICES/printer.sock,reconnect=1" -device virtconsole,chardev=printer
+fi
 exec qemu-system-arm -M virt -cpu cortex-a15 -m 512 -nographic -no-reboot \
 	-kernel "$dir/vmlinuz" -initrd "$dir/initramfs.gz" \
-	-append "console=ttyAMA0 panic=-1 quiet pos.board=qemu-virt" \
+	-append "console=ttyAMA0 panic=-1 quiet pos.ip=10.0.2.15/24 ${APPEND:-pos.board=qemu-virt}" \
 	-drive "file=$dir/data.img,if=none,format=raw,id=data" -device virtio-blk-device,drive=data \
-	-netdev user,id=net0,restrict=on -device virtio-net-device,netdev=net0
+	-netdev "$net" -device virtio-net-device,netdev=net0 "$@"

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,8 +24,10 @@ import (
 // first process that exits panics the kernel.
 //
 // Kernel command line: pos.board=NAME (default qemu-virt), pos.data=DEV
-// (default /dev/vda), pos.console=TTY (default ttyAMA0). The image's
-// configuration, when it has one, is /usr/share/pos/config.json.
+// (default /dev/vda), pos.console=TTY (default ttyAMA0), pos.config=NAME
+// (/usr/share/pos/NAME.json; default config, when the image has one),
+// pos.ip=ADDR/BITS (eth0's address: the acquirer is on that network),
+// pos.mutant=NAME (a planted bug, in a make mutants image only).
 
 // initAssets is where the image keeps the board's relative paths
 // (testdata/codes and the like for the emulated terminal's fakes).
@@ -57,12 +61,21 @@ func firstProcess(stderr io.Writer) int {
 		tty = "ttyAMA0"
 	}
 	loadModules(say)
+	if ip := params["pos.ip"]; ip != "" {
+		if err := configureNetwork("eth0", ip); err != nil {
+			say("network: %v; the terminal will show the host as unreachable", err)
+		}
+	}
 	if err := mountData(dataDev); err != nil {
 		say("the data partition %s cannot be mounted: %v; the terminal cannot keep transactions and does not start", dataDev, err)
 		powerOff(say, 30*time.Second)
 	}
 	say("up in %v (kernel and init), board %s", time.Since(start).Round(time.Millisecond), board)
-	code := superviseOnConsole(board, "/dev/"+tty, say)
+	cfg := params["pos.config"]
+	if cfg == "" {
+		cfg = "config"
+	}
+	code := superviseOnConsole(board, "/dev/"+tty, cfg, params["pos.mutant"], say)
 	say("pos boot ended (%d); powering off", code)
 	powerOff(say, 0)
 	return 0
@@ -124,7 +137,7 @@ func mountData(dev string) error {
 // superviseOnConsole runs pos boot with the console as its controlling
 // terminal (the screen and keys of the emulated terminal), and reaps
 // every orphan until it ends.
-func superviseOnConsole(board, tty string, say func(string, ...any)) int {
+func superviseOnConsole(board, tty, cfgName, mutant string, say func(string, ...any)) int {
 	con, err := os.OpenFile(tty, os.O_RDWR, 0)
 	if err != nil {
 		say("console %s: %v", tty, err)
@@ -138,12 +151,18 @@ func superviseOnConsole(board, tty string, say func(string, ...any)) int {
 		self = "/init"
 	}
 	args := []string{self, "boot", "--board", board, "--data", "/data/pos"}
-	if cfg := filepath.Join(initAssets, "config.json"); fileExists(cfg) {
+	if cfg := filepath.Join(initAssets, cfgName+".json"); fileExists(cfg) {
 		args = append(args, "--config", cfg)
+	} else if cfgName != "config" {
+		say("no configuration %s; starting on the defaults", cfg)
+	}
+	env := []string{"PATH=/usr/bin:/bin", "HOME=/data/home", "TERM=linux", "LANG=C.UTF-8"}
+	if mutant != "" {
+		env = append(env, "POS_MUTANT="+mutant)
 	}
 	p, err := os.StartProcess(self, args, &os.ProcAttr{
 		Dir:   initAssets,
-		Env:   []string{"PATH=/usr/bin:/bin", "HOME=/data/home", "TERM=linux", "LANG=C.UTF-8"},
+		Env:   env,
 		Files: []*os.File{con, con, con},
 		Sys:   &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0},
 	})
@@ -161,6 +180,60 @@ func superviseOnConsole(board, tty string, say func(string, ...any)) int {
 			return ws.ExitStatus()
 		}
 	}
+}
+
+// configureNetwork brings lo and dev up with addr (a.b.c.d/bits), once
+// the network driver has made dev appear. No route: the acquirer is on
+// the link (qemu's user network forwards its address to the host).
+func configureNetwork(dev, addr string) error {
+	pfx, err := netip.ParsePrefix(addr)
+	if err != nil || !pfx.Addr().Is4() {
+		return fmt.Errorf("pos.ip=%s: want an IPv4 address with its prefix length, e.g. 10.0.2.15/24", addr)
+	}
+	for deadline := time.Now().Add(3 * time.Second); !fileExists("/sys/class/net/" + dev); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no %s (is virtio_net in the image?)", dev)
+		}
+	}
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	up := func(name string) error {
+		ifr, err := unix.NewIfreq(name)
+		if err != nil {
+			return err
+		}
+		if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+			return fmt.Errorf("%s flags: %w", name, err)
+		}
+		ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+		if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+			return fmt.Errorf("%s up: %w", name, err)
+		}
+		return nil
+	}
+	if err := up("lo"); err != nil {
+		return err
+	}
+	set := func(req uint, ip net.IP) error {
+		ifr, err := unix.NewIfreq(dev)
+		if err != nil {
+			return err
+		}
+		if err := ifr.SetInet4Addr(ip.To4()); err != nil {
+			return err
+		}
+		return unix.IoctlIfreq(fd, req, ifr)
+	}
+	if err := set(unix.SIOCSIFADDR, pfx.Addr().AsSlice()); err != nil {
+		return fmt.Errorf("%s address: %w", dev, err)
+	}
+	if err := set(unix.SIOCSIFNETMASK, net.IP(net.CIDRMask(pfx.Bits(), 32))); err != nil {
+		return fmt.Errorf("%s netmask: %w", dev, err)
+	}
+	return up(dev)
 }
 
 func fileExists(p string) bool {
