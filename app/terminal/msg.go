@@ -130,7 +130,7 @@ var (
 	mExport          = m("导出交易", "Export transactions")
 	mExporting       = m("正在导出到U盘...", "Exporting to USB...")
 	mExported        = m("已导出%d笔交易到U盘 %s", "%d transactions exported to USB %s")
-	mRolledBack      = m("新软件试运行失败,已回到 %s:%s", "The new software failed its trial; back on %s: %s")
+	mRolledBack      = m("新软件 %s 试运行失败,已回到 %s:%s", "The new software %s failed its trial; back on %s: %s")
 	mKeyTestHint     = m("连按3次取消键结束", "Cancel 3 times to stop")
 	mKeyEnter        = m("确认", "Enter")
 	mKeyCancel       = m("取消", "Cancel")

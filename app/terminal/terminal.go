@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,10 +64,17 @@ type Options struct {
 	Updater Updater
 	// USBDir is where the USB stick mounts, for backup and export.
 	USBDir string
-	// Notice is shown once before the sign-in screen: what the last
-	// software update did (a rollback and why).
-	Notice string
+	// RolledBack and Notice are shown once before the sign-in screen:
+	// what the last software update did. The rollbacks are said in the
+	// terminal's language; Notice is the rest, in the technician's
+	// sentences (a damaged slot).
+	Notice     string
+	RolledBack []RollBack
 }
+
+// RollBack is new software that failed its trial: the version, the one
+// that runs instead, and why.
+type RollBack struct{ From, To, Reason string }
 
 // PINPad turns a PIN into an encrypted PIN block; the PIN goes no further.
 type PINPad interface {
@@ -91,6 +99,7 @@ type Terminal struct {
 	updater  Updater
 	usb      string
 	notice   string
+	rolled   []RollBack
 	stopRun  context.CancelFunc
 	restarts bool
 	canvas   *ui.Canvas
@@ -174,6 +183,7 @@ func New(o Options) (*Terminal, error) {
 		updater:  o.Updater,
 		usb:      o.USBDir,
 		notice:   o.Notice,
+		rolled:   o.RolledBack,
 		canvas:   ui.NewCanvas(o.Devices.Display),
 		lang:     Lang(o.Config.Language),
 		events:   make(chan func(), 64),
@@ -190,8 +200,15 @@ func New(o Options) (*Terminal, error) {
 	// Queued now, not in Run, so the terminal is busy (not Idle) from the
 	// start until the first screen is drawn.
 	t.post(func() {
-		if t.notice != "" {
-			t.Show(&message{title: mSoftwareUpdate, text: t.notice, attr: hal.AttrError, next: func(t *Terminal) { t.Show(newSignIn(t)) }})
+		if t.notice != "" || len(t.rolled) > 0 {
+			var lines []string
+			for _, r := range t.rolled {
+				lines = append(lines, t.tr(mRolledBack, r.From, r.To, r.Reason))
+			}
+			if t.notice != "" {
+				lines = append(lines, t.notice)
+			}
+			t.Show(&message{title: mSoftwareUpdate, text: strings.Join(lines, "\n"), attr: hal.AttrError, next: func(t *Terminal) { t.Show(newSignIn(t)) }})
 			return
 		}
 		t.Show(newSignIn(t))

@@ -3,6 +3,7 @@ package terminal
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,6 +95,51 @@ func TestInputDevicesArmedByScreen(t *testing.T) {
 	}
 	if _, err := scan.Present("alipay-huabei.png"); err == nil {
 		t.Fatal("scanner read a code on the sign-in screen")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRollbackNotice: software that failed its trial is announced once,
+// before the sign-in screen, in the terminal's language, with both
+// versions and the reason; other slot events follow as sentences.
+func TestRollbackNotice(t *testing.T) {
+	kp, disp := fake.NewKeypad(), fake.NewDisplay(32, 12)
+	db, err := journal.Open(filepath.Join(t.TempDir(), "j.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	term, err := New(Options{Config: config.Default(), Journal: db, Devices: hal.Devices{Keypad: kp, Display: disp, Indicator: fake.NewIndicator()},
+		RolledBack: []RollBack{{From: "1.2.0", To: "1.1.0", Reason: "self-test: printer cover open"}},
+		Notice:     "slot A (1.0.0) is damaged"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- term.Run(ctx) }()
+	settle := func() {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !(kp.Pending() == 0 && term.Idle()); time.Sleep(100 * time.Microsecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("terminal did not settle")
+			}
+		}
+	}
+	settle()
+	s := strings.ReplaceAll(strings.Join(strings.Fields(disp.Text()), ""), "\n", "")
+	for _, want := range []string{"软件更新", "新软件1.2.0试运行失败", "已回到1.1.0", "printercoveropen", "slotA(1.0.0)isdamaged"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the notice lacks %q:\n%s", want, disp.Text())
+		}
+	}
+	kp.Press(hal.KeyEnter)
+	settle()
+	if !strings.Contains(disp.Text(), "操作员签到") {
+		t.Errorf("Enter does not lead to the sign-in screen:\n%s", disp.Text())
 	}
 	cancel()
 	if err := <-done; err != nil {

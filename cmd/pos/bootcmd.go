@@ -196,21 +196,27 @@ func writeSlotManifest(s *bootslot.Slots, slot string, m update.Manifest) error 
 }
 
 // bootNotice is what the last update did that the technician has not
-// been told (a rollback and why), for the first screen; it marks it told.
-func bootNotice(desc *board.Desc, dataDir string) string {
+// been told, for the first screen: its rollbacks, and the rest as
+// sentences. It marks them told.
+func bootNotice(desc *board.Desc, dataDir string) (string, []terminal.RollBack) {
 	slots, _, err := slotsOf(desc, dataDir)
 	if err != nil || slots.Empty() {
-		return ""
+		return "", nil
 	}
 	var lines []string
+	var rolled []terminal.RollBack
 	for _, e := range slots.Unseen() {
+		if e.Kind == bootslot.EventRolledBack {
+			rolled = append(rolled, terminal.RollBack{From: e.Version, To: e.BackTo, Reason: e.Reason})
+			continue
+		}
 		lines = append(lines, e.String())
 	}
-	if len(lines) == 0 {
-		return ""
+	if len(lines) == 0 && len(rolled) == 0 {
+		return "", nil
 	}
 	slots.MarkSeen()
-	return strings.Join(lines, "\n")
+	return strings.Join(lines, "\n"), rolled
 }
 
 // slotsCheck is the self-test of the software slots: the state readable,

@@ -68,12 +68,15 @@ func cmdRun(args []string, stderr io.Writer) error {
 	if err := trialOutcome(ctx, st, b, c.dataDir, log); err != nil {
 		return err
 	}
-	notice := bootNotice(desc, c.dataDir)
+	notice, rolled := bootNotice(desc, c.dataDir)
+	for _, r := range rolled {
+		log.Warn("software slots", "notice", fmt.Sprintf("rolled back from %s to %s: %s", r.From, r.To, r.Reason))
+	}
 	if notice != "" {
 		log.Warn("software slots", "notice", notice)
 	}
 	t, err := terminal.New(terminal.Options{Config: cfg, Devices: b.Devices, Journal: st.db, Build: buildInfo(), Log: log, Engine: st.eng, PINPad: st.client, Demo: st.demo,
-		Checks: []terminal.Check{slotsCheck(desc, c.dataDir)}, USBDir: desc.USB, Notice: notice,
+		Checks: []terminal.Check{slotsCheck(desc, c.dataDir)}, USBDir: desc.USB, Notice: notice, RolledBack: rolled,
 		Updater: newUpdater(cfg, desc, c.dataDir, st, log)})
 	if err != nil {
 		return err

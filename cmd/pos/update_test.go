@@ -368,8 +368,8 @@ func TestUpdateTrialAndRollback(t *testing.T) {
 	b.stop()
 	// The start of 1.1.0 after it told the technician why, once.
 	os.Remove(receipts)
-	if n := bootNotice(mustBoard(t, "sim"), e.data); n != "" {
-		t.Errorf("boot notice shown twice: %q", n)
+	if n, rolled := bootNotice(mustBoard(t, "sim"), e.data); n != "" || len(rolled) > 0 {
+		t.Errorf("boot notice shown twice: %q %v", n, rolled)
 	}
 }
 
