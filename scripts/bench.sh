@@ -34,8 +34,8 @@ else
 	echo "bench: no $POS_BENCHDATA/zxing-blackbox, no decode figures" >&2
 fi
 # The terminal image under qemu-system-arm: qemu start to the sign-in
-# screen on a fresh data disk (make image fetches the kernel).
-go test -count=1 -run '^TestImageBootsToSignIn$' -v ./cmd/pos | grep '^BENCH' || echo 'bench: no qemu boot figure (make image first)' >&2
+# screen on a fresh data disk and on the next boot (make image fetches the kernel).
+go test -count=1 -run '^TestImageTerminal$' -v ./cmd/pos | grep '^BENCH' || echo 'bench: no qemu boot figure (make image first)' >&2
 # Code 128 on a phone turned in 15° steps, light and dark, with noise.
 go test -count=1 -run '^TestCode128AtAnyAngle$' -v ./drivers/imagescan | grep '^BENCH' || echo 'bench: the any-angle report failed' >&2
 # Software update: the bundle of the linux/arm binary (the download a

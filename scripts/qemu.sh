@@ -9,7 +9,7 @@
 # its update server). DEVICES=DIR wires the guest's /dev/hvc0 and
 # /dev/hvc1 to DIR/pn532.sock and DIR/printer.sock (pos emulate).
 # APPEND adds kernel parameters (pos.board=, pos.config=; see
-# cmd/pos/init_linux.go).
+# cmd/pos/init_linux.go). CONSOLE_LOG=FILE keeps a copy of the console.
 set -eu
 dir=${1:-dist/image}
 net=user,id=net0,restrict=on
@@ -20,6 +20,9 @@ if [ -n "${DEVICES:-}" ]; then
 	set -- -device virtio-serial-device \
 		-chardev "socket,id=pn532,path=$DEVICES/pn532.sock,reconnect=1" -device virtconsole,chardev=pn532 \
 		-chardev "socket,id=printer,path=$DEVICES/printer.sock,reconnect=1" -device virtconsole,chardev=printer
+fi
+if [ -n "${CONSOLE_LOG:-}" ]; then
+	set -- "$@" -chardev "stdio,id=con,mux=on,signal=off,logfile=$CONSOLE_LOG" -serial chardev:con -mon chardev=con
 fi
 exec qemu-system-arm -M virt -cpu cortex-a15 -m 512 -nographic -no-reboot \
 	-kernel "$dir/vmlinuz" -initrd "$dir/initramfs.gz" \

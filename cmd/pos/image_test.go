@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -78,6 +80,8 @@ type guest struct {
 	pid      int
 	boots    int
 	append   string // more kernel parameters
+	updates  string // the update server's host:port, if any
+	console  string // this boot's console log
 	emuLog   *lockedBuffer
 }
 
@@ -124,8 +128,9 @@ func (g *guest) boot() time.Time {
 	if m := os.Getenv("POS_MUTANT"); m != "" && mutant.Tagged {
 		params += " pos.mutant=" + m
 	}
-	cmd := fmt.Sprintf("exec env DEVICES=%s HOST_PORT=%s APPEND='%s' %s %s", g.sockets, g.host.addr[strings.LastIndex(g.host.addr, ":")+1:],
-		params, filepath.Join(root, "scripts", "qemu.sh"), g.dir)
+	g.console = filepath.Join(g.dir, fmt.Sprintf("console-%d.log", g.boots+1))
+	cmd := fmt.Sprintf("exec env DEVICES=%s HOST_PORT=%s UPDATES_PORT=%s CONSOLE_LOG=%s APPEND='%s' %s %s", g.sockets, port(g.host.addr), port(g.updates),
+		g.console, params, filepath.Join(root, "scripts", "qemu.sh"), g.dir)
 	start := time.Now()
 	if out, err := g.tmux("new-session", "-d", "-s", "q", "-x", "100", "-y", "30", cmd); err != nil {
 		g.t.Fatalf("tmux: %v %s", err, out)
@@ -137,6 +142,9 @@ func (g *guest) boot() time.Time {
 	g.boots++
 	return start
 }
+
+// port is the port of host:port ("" for "").
+func port(addr string) string { return addr[strings.LastIndex(addr, ":")+1:] }
 
 func sscan(s string, v *int) error { _, err := fmt.Sscan(s, v); return err }
 
@@ -174,6 +182,36 @@ func (g *guest) quit() {
 	if !g.waitGone(60 * time.Second) {
 		g.t.Fatalf("the guest did not power off after F10:\n%s", g.screen())
 	}
+}
+
+// timeBoot waits for the sign-in screen of a boot started at start, and
+// says how long the kernel took to start pos init (from its own clock,
+// since the kernel started) and how long from there to the screen.
+func (g *guest) timeBoot(start time.Time) (kernel, userland, total time.Duration) {
+	g.t.Helper()
+	upRE := regexp.MustCompile(`pos init: up in [^,]*, ([0-9.]+) s after the kernel started`)
+	var initAt time.Time
+	for deadline := time.Now().Add(120 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if initAt.IsZero() {
+			b, _ := os.ReadFile(g.console)
+			if m := upRE.FindSubmatch(b); m != nil {
+				initAt = time.Now()
+				secs, _ := strconv.ParseFloat(string(m[1]), 64)
+				kernel = time.Duration(secs * float64(time.Second))
+			}
+		}
+		if strings.Contains(g.lcd(), "操作员号") {
+			break
+		}
+		if time.Now().After(deadline) || !g.running() {
+			g.t.Fatalf("boot %d: no sign-in screen:\n%s", g.boots, g.screen())
+		}
+	}
+	total = time.Since(start)
+	if !initAt.IsZero() {
+		userland = time.Since(initAt)
+	}
+	return kernel, userland, total
 }
 
 func (g *guest) screen() string {
@@ -223,6 +261,17 @@ func (g *guest) press(keys ...string) {
 		}
 		time.Sleep(150 * time.Millisecond) // a finger's pace: the line is 115200 baud and the guest slow
 	}
+}
+
+// choose picks a menu's item by its label.
+func (g *guest) choose(label string) {
+	g.t.Helper()
+	g.waitFor(20*time.Second, label)
+	m := regexp.MustCompile(`(\d)\.` + regexp.QuoteMeta(label)).FindStringSubmatch(g.lcd())
+	if m == nil {
+		g.t.Fatalf("no menu item %s:\n%s", label, g.lcd())
+	}
+	g.step(m[1])
 }
 
 func (g *guest) typeDigits(s string) { g.press(strings.Split(s, "")...) }
@@ -279,7 +328,12 @@ func (g *guest) toMenu() []string {
 	for i := 0; i < 20; i++ {
 		s := g.lcd()
 		if strings.Contains(s, "主菜单") {
-			return seen
+			// Recovery may still have an outcome to tell: it comes over
+			// the menu once the reversal or the reprint is done.
+			time.Sleep(1500 * time.Millisecond)
+			if s = g.lcd(); strings.Contains(s, "主菜单") {
+				return seen
+			}
 		}
 		seen = append(seen, s)
 		if strings.Contains(s, "数字键选择") || strings.Contains(s, "请输入") {
@@ -313,20 +367,25 @@ func (g *guest) startTapSale(fen int64) {
 	}
 }
 
-// journal reads the guest's journal off its data disk (debugfs reads the
+// dump copies a directory off the guest's data disk (debugfs reads the
 // ext4 image without mounting it); only after the guest powered off.
-func (g *guest) journal() []engine.Txn {
+func (g *guest) dump(path string) string {
 	g.t.Helper()
-	out := filepath.Join(g.t.TempDir(), "data")
-	os.MkdirAll(out, 0o700)
+	out := g.t.TempDir()
 	debugfs, err := exec.LookPath("debugfs")
 	if err != nil {
 		debugfs = "/usr/sbin/debugfs"
 	}
-	if b, err := exec.Command(debugfs, "-R", "rdump /pos "+out, filepath.Join(g.dir, "data.img")).CombinedOutput(); err != nil {
+	if b, err := exec.Command(debugfs, "-R", "rdump "+path+" "+out, filepath.Join(g.dir, "data.img")).CombinedOutput(); err != nil {
 		g.t.Fatalf("debugfs: %v\n%s", err, b)
 	}
-	db, err := journal.OpenReadOnly(filepath.Join(out, "pos", journal.JournalFile))
+	return filepath.Join(out, filepath.Base(path))
+}
+
+// journal reads the guest's journal off its data disk.
+func (g *guest) journal() []engine.Txn {
+	g.t.Helper()
+	db, err := journal.OpenReadOnly(filepath.Join(g.dump("/pos"), journal.JournalFile))
 	if err != nil {
 		g.t.Fatalf("the guest's journal: %v", err)
 	}
@@ -377,9 +436,7 @@ func TestImageTerminal(t *testing.T) {
 		t.Skip("short")
 	}
 	g := newGuest(t, "")
-	start := g.boot()
-	g.waitFor(120*time.Second, "操作员号")
-	took := time.Since(start)
+	kFirst, uFirst, first := g.timeBoot(g.boot())
 	g.signIn(true)
 	g.startTapSale(1234)
 	g.waitFor(60*time.Second, "交易成功")
@@ -410,9 +467,17 @@ func TestImageTerminal(t *testing.T) {
 	if strings.Contains(paper.String(), crashCard) {
 		t.Error("the full card number was printed")
 	}
-	t.Logf("qemu start to the sign-in screen: %v (fresh disk); %d pages printed", took.Round(10*time.Millisecond), len(pages))
+	// The next boot, as every day: the slot is set up.
+	k, u, total := g.timeBoot(g.boot())
+	g.quit()
+	ms := func(d time.Duration) float64 { return float64(d.Milliseconds()) }
+	t.Logf("qemu start to the sign-in screen: %v on a fresh disk (kernel to pos init %v, then %v), %v on the next boot (kernel %v, then %v); %d pages printed",
+		first.Round(10*time.Millisecond), kFirst.Round(10*time.Millisecond), uFirst.Round(10*time.Millisecond),
+		total.Round(10*time.Millisecond), k.Round(10*time.Millisecond), u.Round(10*time.Millisecond), len(pages))
 	if testing.Verbose() {
-		fmt.Printf("BENCH qemu_boot_to_signin %.0f ms\n", float64(took.Milliseconds()))
+		fmt.Printf("BENCH qemu_boot_to_signin_first %.0f ms\n", ms(first))
+		fmt.Printf("BENCH qemu_boot_to_signin %.0f ms\n", ms(total))
+		fmt.Printf("BENCH qemu_kernel_to_signin %.0f ms\n", ms(k+u))
 	}
 }
 

@@ -70,7 +70,7 @@ func firstProcess(stderr io.Writer) int {
 		say("the data partition %s cannot be mounted: %v; the terminal cannot keep transactions and does not start", dataDev, err)
 		powerOff(say, 30*time.Second)
 	}
-	say("up in %v (kernel and init), board %s", time.Since(start).Round(time.Millisecond), board)
+	say("up in %v, %s s after the kernel started; board %s", time.Since(start).Round(time.Millisecond), uptime(), board)
 	cfg := params["pos.config"]
 	if cfg == "" {
 		cfg = "config"
@@ -79,6 +79,15 @@ func firstProcess(stderr io.Writer) int {
 	say("pos boot ended (%d); powering off", code)
 	powerOff(say, 0)
 	return 0
+}
+
+// uptime is /proc/uptime's seconds since the kernel started.
+func uptime() string {
+	b, _ := os.ReadFile("/proc/uptime")
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 func kernelParams() map[string]string {
