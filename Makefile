@@ -74,10 +74,14 @@ scenarios: build
 	./$(DIST)/pos scenario testdata/scenarios/*.txt
 
 ## reliability: 1,000 crash runs, 10,000 host-fault runs, 100 power cuts of an
-## update and 1,000 kills of the slot switch (make test runs a short version)
-reliability:
+## update and 1,000 kills of the slot switch (make test runs a short version);
+## then the terminal image under qemu: 100 power cuts, and an update round with
+## its rollback (about 90 minutes)
+reliability: deps
+	@scripts/image.sh --kernel
 	$(GO) test -count=1 -timeout 60m -run 'Campaign|UpdatePowerCut' ./cmd/pos -crash-runs 1000 -fault-runs 10000 -update-cuts 100 -v
 	$(GO) test -count=1 -timeout 30m -run 'Kill' ./app/bootslot -kill-runs 1000 -kill-random-runs 500 -v
+	POS_REQUIRE_IMAGE=1 POS_QEMU_CUTS=100 POS_QEMU_UPDATE=1 $(GO) test -count=1 -timeout 150m -run '^TestImage(PowerCutCampaign|Update)$$' ./cmd/pos -v
 
 ## mutants: plant each known bug in turn and check the tests catch it (not in make test)
 mutants:
