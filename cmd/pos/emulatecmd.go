@@ -105,7 +105,8 @@ type emulators struct {
 	wg      sync.WaitGroup
 
 	mu   sync.Mutex
-	conn net.Conn // the printer's current connection, for its answers
+	conn net.Conn          // the printer's current connection, for its answers
+	open map[net.Conn]bool // every connection, closed by Close
 }
 
 func startEmulators(sockets, cardsDir, outDir string, prof escpos.Profile, out io.Writer) (*emulators, error) {
@@ -116,7 +117,7 @@ func startEmulators(sockets, cardsDir, outDir string, prof escpos.Profile, out i
 	if err := os.MkdirAll(sockets, 0o700); err != nil {
 		return nil, err
 	}
-	e := &emulators{cards: map[string]*fake.CardProfile{}, out: out, done: make(chan struct{}),
+	e := &emulators{cards: map[string]*fake.CardProfile{}, out: out, done: make(chan struct{}), open: map[net.Conn]bool{},
 		field: pn532emu.New(pn532emu.Options{}), printer: escposemu.New(prof, escposemu.Options{})}
 	for _, p := range profiles {
 		e.cards[p.Name] = p
@@ -158,9 +159,15 @@ func (e *emulators) accept(l net.Listener, what string, serve func(net.Conn)) {
 		if err != nil {
 			return
 		}
+		e.mu.Lock()
+		e.open[c] = true
+		e.mu.Unlock()
 		e.say("%s connected", what)
 		serve(c)
 		c.Close()
+		e.mu.Lock()
+		delete(e.open, c)
+		e.mu.Unlock()
 		e.say("%s disconnected", what)
 	}
 }
@@ -246,8 +253,8 @@ func (e *emulators) Close() {
 		l.Close()
 	}
 	e.mu.Lock()
-	if e.conn != nil {
-		e.conn.Close()
+	for c := range e.open {
+		c.Close()
 	}
 	e.mu.Unlock()
 	e.printer.Close()

@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -82,7 +81,7 @@ type guest struct {
 	append   string // more kernel parameters
 	updates  string // the update server's host:port, if any
 	console  string // this boot's console log
-	emuLog   *lockedBuffer
+	emuLog   *syncBuffer
 }
 
 func newGuest(t *testing.T, updateKey string) *guest {
@@ -90,7 +89,7 @@ func newGuest(t *testing.T, updateKey string) *guest {
 	img := imageFor(t, updateKey)
 	tmp := t.TempDir()
 	g := &guest{t: t, dir: filepath.Join(tmp, "image"), host: newCrashEnv(t), sockets: filepath.Join(tmp, "s"),
-		pages: filepath.Join(tmp, "pages"), tmuxSock: filepath.Join(tmp, "tmux.sock"), emuLog: &lockedBuffer{}}
+		pages: filepath.Join(tmp, "pages"), tmuxSock: filepath.Join(tmp, "tmux.sock"), emuLog: &syncBuffer{}}
 	os.MkdirAll(g.dir, 0o755)
 	for _, f := range []string{"vmlinuz", "initramfs.gz"} {
 		if err := os.Link(filepath.Join(img, f), filepath.Join(g.dir, f)); err != nil {
@@ -479,22 +478,4 @@ func TestImageTerminal(t *testing.T) {
 		fmt.Printf("BENCH qemu_boot_to_signin %.0f ms\n", ms(total))
 		fmt.Printf("BENCH qemu_kernel_to_signin %.0f ms\n", ms(k+u))
 	}
-}
-
-// lockedBuffer collects the emulators' log lines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

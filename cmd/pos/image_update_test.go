@@ -44,6 +44,15 @@ func (g *guest) slots() bootslot.Status {
 	return s.Status()
 }
 
+// showsVersion checks Maintenance › 版本信息, and goes back to the menu.
+func (g *guest) showsVersion(v string) {
+	g.t.Helper()
+	g.choose("维护")
+	g.choose("版本信息")
+	g.waitFor(20*time.Second, v)
+	g.toMenu()
+}
+
 // update installs what the update server offers from the Maintenance
 // menu, up to the restart prompt.
 func (g *guest) update(want string) {
@@ -88,10 +97,7 @@ func TestImageUpdate(t *testing.T) {
 	g.waitFor(120*time.Second, "操作员号")
 	restarted := time.Since(start)
 	g.signIn(false)
-	g.choose("维护")
-	g.choose("版本信息")
-	g.waitFor(20*time.Second, "1.1.0")
-	g.toMenu()
+	g.showsVersion("1.1.0")
 	g.quit()
 	s := g.slots()
 	if s.Active != "B" || s.B.Version != "1.1.0" || s.B.State != bootslot.StateGood || s.Trial != nil || s.Floor != "1.1.0" {
@@ -114,10 +120,7 @@ func TestImageUpdate(t *testing.T) {
 	g.emu.command("cover close")
 	g.step("Enter") // the notice, once; then the sign-in screen
 	g.signIn(false)
-	g.choose("维护")
-	g.choose("版本信息")
-	g.waitFor(20*time.Second, "1.1.0")
-	g.toMenu()
+	g.showsVersion("1.1.0")
 	g.quit()
 	s = g.slots()
 	bad := s.A

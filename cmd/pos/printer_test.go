@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shoukuan/pos/drivers/escpos"
 )
@@ -76,7 +78,7 @@ func TestEmulateCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var log lockedBuffer
+	var log syncBuffer
 	dir := t.TempDir()
 	em, err := startEmulators(filepath.Join(dir, "s"), filepath.Join(repoRoot, "testdata", "cards"), filepath.Join(dir, "pages"), prof, &log)
 	if err != nil {
@@ -108,5 +110,32 @@ func TestEmulateCommands(t *testing.T) {
 	}
 	if !strings.Contains(listed, " unionpay-debit") || strings.Contains(listed, "magstripe-only") {
 		t.Errorf("cards lists the chip cards only: %q", listed)
+	}
+	// A terminal connected to both: what it prints is saved, and Close
+	// does not wait for it to hang up.
+	var conns []net.Conn
+	for _, name := range []string{"pn532.sock", "printer.sock"} {
+		c, err := net.Dial("unix", filepath.Join(dir, "s", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+	}
+	conns[1].Write([]byte("\x1b@hello from the guest\n"))
+	for deadline := time.Now().Add(5 * time.Second); strings.Count(log.String(), "connected") < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no connections:\n%s", log.String())
+		}
+	}
+	closed := make(chan struct{})
+	go func() { em.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close waits for the terminal to hang up")
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "pages", "page-0001.txt")); err != nil || !strings.Contains(string(b), "hello from the guest") {
+		t.Errorf("the printed page: %q %v", b, err)
 	}
 }
