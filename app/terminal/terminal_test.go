@@ -52,18 +52,10 @@ func TestInputDevicesArmedByScreen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- term.Run(ctx) }()
+	cancel, done := runTerminal(term)
 	settle := func() {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for !(kp.Pending() == 0 && scan.Pending() == 0 && reader.Pending() == 0 && term.Idle()) {
-			if time.Now().After(deadline) {
-				t.Fatal("terminal did not settle")
-			}
-			time.Sleep(100 * time.Microsecond)
-		}
+		waitSettled(t, func() bool { return kp.Pending() == 0 && scan.Pending() == 0 && reader.Pending() == 0 && term.Idle() })
 	}
 	settle()
 	if scan.Enabled() || reader.Armed() != hal.CardNone {
@@ -118,17 +110,8 @@ func TestRollbackNotice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- term.Run(ctx) }()
-	settle := func() {
-		t.Helper()
-		for deadline := time.Now().Add(5 * time.Second); !(kp.Pending() == 0 && term.Idle()); time.Sleep(100 * time.Microsecond) {
-			if time.Now().After(deadline) {
-				t.Fatal("terminal did not settle")
-			}
-		}
-	}
+	cancel, done := runTerminal(term)
+	settle := func() { t.Helper(); waitSettled(t, func() bool { return kp.Pending() == 0 && term.Idle() }) }
 	settle()
 	s := strings.ReplaceAll(strings.Join(strings.Fields(disp.Text()), ""), "\n", "")
 	for _, want := range []string{"软件更新", "新软件1.2.0试运行失败", "已回到1.1.0", "printercoveropen", "slotA(1.0.0)isdamaged"} {
@@ -144,5 +127,24 @@ func TestRollbackNotice(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// runTerminal runs term until the returned cancel; done gives Run's error.
+func runTerminal(term *Terminal) (context.CancelFunc, chan error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- term.Run(ctx) }()
+	return cancel, done
+}
+
+// waitSettled waits until settled holds: the devices' input consumed and
+// the terminal idle.
+func waitSettled(t *testing.T, settled func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !settled(); time.Sleep(100 * time.Microsecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("terminal did not settle")
+		}
 	}
 }
