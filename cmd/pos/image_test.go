@@ -108,7 +108,7 @@ func newGuest(t *testing.T, updateKey string) *guest {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		g.stop()
+		g.cut()
 		g.emu.Close()
 	})
 	return g
@@ -167,10 +167,6 @@ func (g *guest) waitGone(d time.Duration) bool {
 	g.tmux("kill-server")
 	g.pid = 0
 	return true
-}
-
-func (g *guest) stop() {
-	g.cut()
 }
 
 // quit leaves the terminal with Ctrl-C: pos boot ends and the image's
@@ -438,6 +434,12 @@ func TestImageTerminal(t *testing.T) {
 	}
 	g := newGuest(t, "")
 	kFirst, uFirst, first := g.timeBoot(g.boot())
+	con, _ := os.ReadFile(g.console)
+	for _, want := range []string{"is now slot A in /data/slots", "starting slot A"} {
+		if !strings.Contains(string(con), want) {
+			t.Errorf("the first boot's console lacks %q:\n%s", want, con)
+		}
+	}
 	g.signIn(true)
 	g.startTapSale(1234)
 	g.waitFor(60*time.Second, "交易成功")
