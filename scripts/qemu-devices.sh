@@ -2,8 +2,10 @@
 # make qemu-devices: the terminal image (make image) with its devices on
 # this machine, in a tmux window: on the left the terminal's serial
 # console (its screen and keys), on the right pos emulate, where you tap
-# cards ("tap unionpay-debit", "remove", "cards") and see what the
-# printer printed (pages in dist/qemu-devices/pages). The acquirer is the
+# cards ("tap unionpay-debit", "remove", "cards"), show the scanner a
+# customer's payment code ("scan 134567890123456789", a WeChat customer
+# of testdata/wallets.json) and see what the printer printed (pages in
+# dist/qemu-devices/pages). The acquirer is the
 # host simulator on 127.0.0.1:15800 (ledger dist/qemu-devices/hostsim.db,
 # kept across runs). Ctrl-A X in the left pane leaves qemu; Ctrl-B D
 # detaches. DIR defaults to dist/image.

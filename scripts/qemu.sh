@@ -6,8 +6,9 @@
 # The guest is 10.0.2.15 on qemu's user network, restricted: it reaches
 # nothing but 10.0.2.100:5800 and :5880, forwarded to HOST_PORT and
 # UPDATES_PORT on 127.0.0.1 when they are set (the host simulator and
-# its update server). DEVICES=DIR wires the guest's /dev/hvc0 and
-# /dev/hvc1 to DIR/pn532.sock and DIR/printer.sock (pos emulate).
+# its update server). DEVICES=DIR wires the guest's /dev/hvc0, /dev/hvc1
+# and /dev/hvc2 to DIR/pn532.sock, DIR/printer.sock and DIR/scanner.sock
+# (pos emulate).
 # APPEND adds kernel parameters (pos.board=, pos.config=; see
 # cmd/pos/init_linux.go). CONSOLE_LOG=FILE keeps a copy of the console.
 set -eu
@@ -19,7 +20,8 @@ set --
 if [ -n "${DEVICES:-}" ]; then
 	set -- -device virtio-serial-device \
 		-chardev "socket,id=pn532,path=$DEVICES/pn532.sock,reconnect=1" -device virtconsole,chardev=pn532 \
-		-chardev "socket,id=printer,path=$DEVICES/printer.sock,reconnect=1" -device virtconsole,chardev=printer
+		-chardev "socket,id=printer,path=$DEVICES/printer.sock,reconnect=1" -device virtconsole,chardev=printer \
+		-chardev "socket,id=scanner,path=$DEVICES/scanner.sock,reconnect=1" -device virtconsole,chardev=scanner
 fi
 if [ -n "${CONSOLE_LOG:-}" ]; then
 	set -- "$@" -chardev "stdio,id=con,mux=on,signal=off,logfile=$CONSOLE_LOG" -serial chardev:con -mon chardev=con

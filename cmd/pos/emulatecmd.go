@@ -19,21 +19,26 @@ import (
 	"github.com/shoukuan/pos/drivers/escpos/escposemu"
 	"github.com/shoukuan/pos/drivers/fake"
 	"github.com/shoukuan/pos/drivers/pn532/pn532emu"
+	"github.com/shoukuan/pos/drivers/uartscan/scanemu"
+	"github.com/shoukuan/pos/hal"
 )
 
 const emulateUsage = `usage: pos emulate [--cards DIR] [--profile NAME] --sockets DIR --out DIR
 
 Runs the terminal's devices on this machine for the terminal image under
 qemu (make qemu-devices): a PN532 reader with the virtual cards in its
-field on DIR/pn532.sock and a receipt printer on DIR/printer.sock. Qemu
-connects to them and the guest's real drivers see them as serial lines
-(/dev/hvc0 and /dev/hvc1, board qemu-virt-devices). Each page printed
-comes out as OUT/page-NNNN.png with its text beside it.
+field on DIR/pn532.sock, a receipt printer on DIR/printer.sock and a
+serial barcode scanner (Honeywell trigger commands, CR suffix) on
+DIR/scanner.sock. Qemu connects to them and the guest's real drivers see
+them as serial lines (/dev/hvc0, /dev/hvc1 and /dev/hvc2, board
+qemu-virt-devices). Each page printed comes out as OUT/page-NNNN.png
+with its text beside it.
 
 Commands on stdin, one per line:
   tap CARD      put a virtual card (or phone) into the reader's field
   remove        take every card out of the field
   cards         list the virtual cards
+  scan CODE     show the scanner a code (a customer's payment code)
   paper ROWS    load paper (0: an endless roll); cover open|close
 `
 
@@ -41,7 +46,7 @@ func cmdEmulate(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	fs := newFlagSet("emulate", stderr)
 	cards := fs.String("cards", "testdata/cards", "directory of virtual card profiles")
 	profName := fs.String("profile", "58mm", "printer profile")
-	sockets := fs.String("sockets", "", "directory for pn532.sock and printer.sock")
+	sockets := fs.String("sockets", "", "directory for pn532.sock, printer.sock and scanner.sock")
 	out := fs.String("out", "", "directory for the printed pages")
 	fs.Usage = func() { fmt.Fprint(stderr, emulateUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
@@ -60,8 +65,8 @@ func cmdEmulate(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer em.Close()
-	fmt.Fprintf(stdout, "emulate: PN532 on %s, %s printer on %s; pages go to %s\n",
-		filepath.Join(*sockets, "pn532.sock"), prof.Name, filepath.Join(*sockets, "printer.sock"), *out)
+	fmt.Fprintf(stdout, "emulate: PN532 on %s, %s printer on %s, scanner on %s; pages go to %s\n",
+		filepath.Join(*sockets, "pn532.sock"), prof.Name, filepath.Join(*sockets, "printer.sock"), filepath.Join(*sockets, "scanner.sock"), *out)
 	lines := make(chan string)
 	go func() {
 		sc := bufio.NewScanner(stdin)
@@ -88,7 +93,7 @@ func cmdEmulate(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	}
 }
 
-// emulators are the PN532 and the printer of a terminal that runs
+// emulators are the PN532, the printer and the scanner of a terminal that runs
 // elsewhere (a qemu guest), each on a unix socket: one connection at a
 // time, and a new one whenever the terminal restarts. The devices keep
 // their state across connections, as real ones keep theirs across a
@@ -97,6 +102,7 @@ type emulators struct {
 	cards   map[string]*fake.CardProfile
 	field   *pn532emu.Emulator
 	printer *escposemu.Emulator
+	scanner *scanemu.Module
 	pages   *pageSaver
 	out     io.Writer
 	outMu   sync.Mutex
@@ -118,12 +124,12 @@ func startEmulators(sockets, cardsDir, outDir string, prof escpos.Profile, out i
 		return nil, err
 	}
 	e := &emulators{cards: map[string]*fake.CardProfile{}, out: out, done: make(chan struct{}), open: map[net.Conn]bool{},
-		field: pn532emu.New(pn532emu.Options{}), printer: escposemu.New(prof, escposemu.Options{})}
+		field: pn532emu.New(pn532emu.Options{}), printer: escposemu.New(prof, escposemu.Options{}), scanner: scanemu.New(scanemu.Options{})}
 	for _, p := range profiles {
 		e.cards[p.Name] = p
 	}
 	e.pages = newPageSaver(e.printer, prof, outDir, func(path string, lines int) { e.say("printed %s (%d lines)", path, lines) })
-	for _, name := range []string{"pn532.sock", "printer.sock"} {
+	for _, name := range []string{"pn532.sock", "printer.sock", "scanner.sock"} {
 		path := filepath.Join(sockets, name)
 		os.Remove(path) // a previous run's
 		l, err := net.Listen("unix", path)
@@ -133,9 +139,10 @@ func startEmulators(sockets, cardsDir, outDir string, prof escpos.Profile, out i
 		}
 		e.lns = append(e.lns, l)
 	}
-	e.wg.Add(4)
+	e.wg.Add(5)
 	go e.accept(e.lns[0], "PN532", func(c net.Conn) { e.field.Serve(c) })
 	go e.accept(e.lns[1], "printer", e.servePrinter)
+	go e.accept(e.lns[2], "scanner", func(c net.Conn) { e.scanner.Serve(c) })
 	go e.answerPrinter()
 	go func() {
 		defer e.wg.Done()
@@ -228,6 +235,17 @@ func (e *emulators) command(line string) error {
 		}
 		sort.Strings(names)
 		e.say("cards: %s", strings.Join(names, " "))
+	case f[0] == "scan" && len(f) == 2:
+		code := hal.Code{Text: f[1], Symbology: hal.SymQR}
+		if strings.Trim(f[1], "0123456789") == "" {
+			code.Symbology = hal.SymCode128 // a payment code's bar code
+		}
+		if err := e.scanner.Present(code); errors.Is(err, scanemu.ErrNotArmed) {
+			return errors.New("the scanner is not reading: the terminal has not asked for a code")
+		} else if err != nil {
+			return err
+		}
+		e.say("scanned %s", f[1])
 	case f[0] == "paper" && len(f) == 2:
 		var rows int
 		if _, err := fmt.Sscan(f[1], &rows); err != nil || rows < 0 {
@@ -237,7 +255,7 @@ func (e *emulators) command(line string) error {
 	case f[0] == "cover" && len(f) == 2 && (f[1] == "open" || f[1] == "close"):
 		e.printer.SetCoverOpen(f[1] == "open")
 	default:
-		return fmt.Errorf("unknown command %q: tap CARD, remove, cards, paper ROWS, cover open|close", line)
+		return fmt.Errorf("unknown command %q: tap CARD, remove, cards, scan CODE, paper ROWS, cover open|close", line)
 	}
 	return nil
 }

@@ -364,6 +364,32 @@ func (g *guest) startTapSale(fen int64) {
 	}
 }
 
+// startScanSale keys a "scan customer code" payment of fen, shows the
+// scanner the customer's code when the terminal asks, and confirms; it
+// does not wait for the outcome.
+func (g *guest) startScanSale(fen int64, code string) {
+	g.t.Helper()
+	g.step("1")
+	g.choose("扫码收款")
+	g.waitFor(20*time.Second, "请输入金额")
+	g.typeDigits(fmt.Sprint(fen))
+	g.step("Enter")
+	g.waitFor(20*time.Second, "请扫顾客付款码")
+	// The screen comes before the driver's trigger command reaches the
+	// scanner.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		err := g.emu.command("scan " + code)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			g.t.Fatalf("scan: %v\n%s", err, g.screen())
+		}
+	}
+	g.waitFor(20*time.Second, "请确认")
+	g.step("Enter")
+}
+
 // dump copies a directory off the guest's data disk (debugfs reads the
 // ext4 image without mounting it); only after the guest powered off.
 func (g *guest) dump(path string) string {
@@ -424,10 +450,11 @@ func (g *guest) judge(label string) []engine.Txn {
 
 // TestImageTerminal boots the terminal image on a fresh data disk to the
 // operator sign-in screen (timed: make bench prints it), signs in, takes
-// a QuickPass sale tapped on the PN532 emulator, which the host
-// simulator on this machine approves and the ESC/POS emulator prints,
-// and powers off from the keyboard; the journal on the disk then agrees
-// with the host's ledger and the paper.
+// a QuickPass sale tapped on the PN532 emulator and an Alipay payment
+// whose code the scanner emulator reads, which the host simulator on
+// this machine approves and the ESC/POS emulator prints, and powers off
+// from the keyboard; the journal on the disk then agrees with the host's
+// ledger and the paper.
 func TestImageTerminal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
@@ -451,9 +478,21 @@ func TestImageTerminal(t *testing.T) {
 	}
 	g.emu.command("remove")
 	g.toMenu()
+	g.startScanSale(888, crashPayer)
+	g.waitFor(60*time.Second, "交易成功")
+	if s := g.lcd(); !strings.Contains(s, "¥8.88") {
+		t.Errorf("the wallet payment's result screen lacks ¥8.88:\n%s", s)
+	}
+	g.toMenu()
 	g.quit()
-	txns := g.judge("after the sale")
-	if len(txns) != 1 || txns[0].AmountFen != 1234 || txns[0].Status != engine.StatusApproved || txns[0].Method != engine.MethodTap {
+	txns := g.judge("after the sales")
+	byMethod := map[engine.Method]int64{}
+	for _, x := range txns {
+		if x.Status == engine.StatusApproved {
+			byMethod[x.Method] += x.AmountFen
+		}
+	}
+	if len(txns) != 2 || byMethod[engine.MethodTap] != 1234 || byMethod[engine.MethodAlipay] != 888 {
 		t.Errorf("journal: %+v", txns)
 	}
 	pages, _ := filepath.Glob(filepath.Join(g.pages, "page-*.txt"))
@@ -462,7 +501,7 @@ func TestImageTerminal(t *testing.T) {
 		b, _ := os.ReadFile(p)
 		paper.Write(b)
 	}
-	for _, want := range []string{"622202*********0128", "RMB 12.34", "闪付 QUICKPASS", "商户存根 MERCHANT COPY"} {
+	for _, want := range []string{"622202*********0128", "RMB 12.34", "闪付 QUICKPASS", "商户存根 MERCHANT COPY", "RMB 8.88", "支付宝 ALIPAY"} {
 		if !strings.Contains(paper.String(), want) {
 			t.Errorf("the printed paper lacks %q:\n%s", want, paper.String())
 		}

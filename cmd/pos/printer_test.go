@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"net"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shoukuan/pos/drivers/escpos"
+	"github.com/shoukuan/pos/drivers/uartscan"
 )
 
 // The scenarios that print the most, with paper running out and coming
@@ -86,12 +88,14 @@ func TestEmulateCommands(t *testing.T) {
 	}
 	defer em.Close()
 	for line, want := range map[string]string{
-		"tap nosuchcard":     `no card "nosuchcard"`,
-		"tap":                "unknown command",
-		"paper -1":           "want a number of dot rows",
-		"cover ajar":         "unknown command",
-		"dance":              "unknown command",
-		"tap magstripe-only": "has no chip application",
+		"tap nosuchcard":          `no card "nosuchcard"`,
+		"tap":                     "unknown command",
+		"paper -1":                "want a number of dot rows",
+		"cover ajar":              "unknown command",
+		"dance":                   "unknown command",
+		"tap magstripe-only":      "has no chip application",
+		"scan 281000000000000001": "the scanner is not reading",
+		"scan":                    "unknown command",
 	} {
 		if err := em.command(line); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want %q", line, err, want)
@@ -111,10 +115,10 @@ func TestEmulateCommands(t *testing.T) {
 	if !strings.Contains(listed, " unionpay-debit") || strings.Contains(listed, "magstripe-only") {
 		t.Errorf("cards lists the chip cards only: %q", listed)
 	}
-	// A terminal connected to both: what it prints is saved, and Close
-	// does not wait for it to hang up.
+	// A terminal connected to all three: the scanner reads when asked,
+	// what it prints is saved, and Close does not wait for it to hang up.
 	var conns []net.Conn
-	for _, name := range []string{"pn532.sock", "printer.sock"} {
+	for _, name := range []string{"pn532.sock", "printer.sock", "scanner.sock"} {
 		c, err := net.Dial("unix", filepath.Join(dir, "s", name))
 		if err != nil {
 			t.Fatal(err)
@@ -123,10 +127,25 @@ func TestEmulateCommands(t *testing.T) {
 		conns = append(conns, c)
 	}
 	conns[1].Write([]byte("\x1b@hello from the guest\n"))
-	for deadline := time.Now().Add(5 * time.Second); strings.Count(log.String(), "connected") < 2; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); strings.Count(log.String(), "connected") < 3; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no connections:\n%s", log.String())
 		}
+	}
+	conns[2].Write([]byte(uartscan.HoneywellOn))
+	if err := em.scanner.WaitTriggered(true, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := em.command("scan 281000000000000001"); err != nil {
+		t.Fatal(err)
+	}
+	conns[2].SetReadDeadline(time.Now().Add(5 * time.Second))
+	got, err := bufio.NewReader(conns[2]).ReadString('\r')
+	if err != nil || got != "281000000000000001\r" {
+		t.Errorf("the terminal read %q (%v) from the scanner", got, err)
+	}
+	if err := em.command("scan 281000000000000001"); err == nil {
+		t.Error("the scanner kept reading after a good read")
 	}
 	closed := make(chan struct{})
 	go func() { em.Close(); close(closed) }()

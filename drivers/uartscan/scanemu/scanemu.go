@@ -2,7 +2,9 @@
 // so that the real uartscan driver, serial library and termios settings
 // can be tested without the hardware. The driver opens Path() as its
 // serial port; the test arms, presents codes and injects faults through
-// the Module.
+// the Module. A module made with New has no line of its own and serves
+// whatever connection it is given (a socket that qemu wires to a guest's
+// serial port), one at a time.
 //
 // The module behaves like a Honeywell engine in serial-trigger mode by
 // default: the trigger-on command starts reading, a good read sends the
@@ -16,6 +18,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"time"
@@ -26,6 +29,9 @@ import (
 
 // ErrNotArmed is returned by Present when the module is not reading.
 var ErrNotArmed = errors.New("scanemu: module not triggered")
+
+// ErrNoLine is returned by Send when no terminal is connected.
+var ErrNoLine = errors.New("scanemu: no terminal on the line")
 
 // Options configure the module. The zero value is a Honeywell-style
 // engine at 115200 8N1 with a CR suffix.
@@ -44,11 +50,12 @@ type Options struct {
 // Module is a running emulated scanner.
 type Module struct {
 	opts   Options
-	master *os.File
+	master *os.File // nil for a module made with New
 	slave  *os.File // held open: the line stays up between driver opens
 	path   string
 
 	mu        sync.Mutex
+	conn      io.Writer // where codes go: the pty or the connection served
 	triggered bool
 	received  []byte // everything the driver sent, not yet taken
 	cmd       []byte // bytes since the last recognised command
@@ -59,6 +66,21 @@ type Module struct {
 
 // Start opens a pseudo-terminal and starts the module on it.
 func Start(o Options) (*Module, error) {
+	m := New(o)
+	master, slave, path, err := pty.Open(m.opts.Baud, m.opts.Framing)
+	if err != nil {
+		return nil, fmt.Errorf("scanemu: %w", err)
+	}
+	m.master, m.slave, m.path, m.conn = master, slave, path, master
+	go func() {
+		defer close(m.done)
+		m.listen(master)
+	}()
+	return m, nil
+}
+
+// New makes a module without a line; Serve connects it to one.
+func New(o Options) *Module {
 	if o.Baud == 0 {
 		o.Baud = 115200
 	}
@@ -71,24 +93,32 @@ func Start(o Options) (*Module, error) {
 	if o.TriggerOn == "" && o.TriggerOff == "" {
 		o.TriggerOn, o.TriggerOff = "\x16T\r", "\x16U\r"
 	}
-	master, slave, path, err := pty.Open(o.Baud, o.Framing)
-	if err != nil {
-		return nil, fmt.Errorf("scanemu: %w", err)
+	return &Module{opts: o, changed: make(chan struct{}), done: make(chan struct{})}
+}
+
+// Serve is the module's line while rw's reads last: it obeys what the
+// terminal sends and sends its codes there. The trigger state outlives
+// the connection, as a module's outlives its terminal's reboot.
+func (m *Module) Serve(rw io.ReadWriter) {
+	m.mu.Lock()
+	m.conn = rw
+	m.mu.Unlock()
+	m.listen(rw)
+	m.mu.Lock()
+	if m.conn == rw {
+		m.conn = nil
 	}
-	m := &Module{opts: o, master: master, slave: slave, path: path, changed: make(chan struct{}), done: make(chan struct{})}
-	go m.listen()
-	return m, nil
+	m.mu.Unlock()
 }
 
 // Path is the serial device the driver should open.
 func (m *Module) Path() string { return m.path }
 
 // listen reads what the driver sends and obeys trigger commands.
-func (m *Module) listen() {
-	defer close(m.done)
+func (m *Module) listen(r io.Reader) {
 	buf := make([]byte, 256)
 	for {
-		n, err := m.master.Read(buf)
+		n, err := r.Read(buf)
 		m.mu.Lock()
 		if n > 0 {
 			m.received = append(m.received, buf[:n]...)
@@ -237,7 +267,13 @@ func (m *Module) PresentSplit(c hal.Code, pieces int, pause time.Duration) error
 // Send writes raw bytes to the driver whatever the trigger state: noise,
 // partial or over-long lines.
 func (m *Module) Send(raw []byte) error {
-	_, err := m.master.Write(raw)
+	m.mu.Lock()
+	w := m.conn
+	m.mu.Unlock()
+	if w == nil {
+		return ErrNoLine
+	}
+	_, err := w.Write(raw)
 	if err != nil {
 		return fmt.Errorf("scanemu: %w", err)
 	}
@@ -269,8 +305,11 @@ func (m *Module) LineSettings() (baud, stopBits int, err error) {
 }
 
 // matches reports whether the driver's line settings are the module's,
-// as far as a pseudo-terminal shows them.
+// as far as a pseudo-terminal shows them; a socket has none to differ.
 func (m *Module) matches() (bool, error) {
+	if m.slave == nil {
+		return true, nil
+	}
 	baud, stop, err := m.LineSettings()
 	if err != nil {
 		return false, fmt.Errorf("scanemu: %w", err)
@@ -282,7 +321,7 @@ func (m *Module) matches() (bool, error) {
 // is pulled: the driver's reads end and its writes fail.
 func (m *Module) Disconnect() error {
 	m.mu.Lock()
-	if m.gone {
+	if m.gone || m.master == nil {
 		m.mu.Unlock()
 		return nil
 	}
