@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shoukuan/pos/app/bootslot"
 	"github.com/shoukuan/pos/app/engine"
 	"github.com/shoukuan/pos/app/journal"
 	"github.com/shoukuan/pos/app/mutant"
@@ -293,13 +294,19 @@ func (g *guest) stepWithin(key string, d time.Duration) bool {
 	return true
 }
 
-// signIn signs in and reads through what the terminal has to tell (the
-// outcome of what a power cut interrupted) to the main menu; it returns
-// those screens. first: the supervisor's first sign-in, with its new
+// signIn signs in and reads through what the terminal has to tell (a
+// rolled-back update, the outcome of what a power cut interrupted) to
+// the main menu; it returns those screens. first: the supervisor's first sign-in, with its new
 // password.
 func (g *guest) signIn(first bool) []string {
 	g.t.Helper()
-	g.waitFor(90*time.Second, "操作员号")
+	var seen []string
+	// A trial that failed is told before the sign-in screen.
+	if g.waitFor(90*time.Second, "操作员号", "试运行失败") == "试运行失败" {
+		seen = append(seen, g.lcd())
+		g.step("Enter")
+		g.waitFor(20*time.Second, "操作员号")
+	}
 	g.typeDigits("00")
 	g.step("Enter")
 	g.waitFor(20*time.Second, "密码")
@@ -313,7 +320,7 @@ func (g *guest) signIn(first bool) []string {
 	}
 	g.typeDigits(supervisorPW)
 	g.step("Enter")
-	return g.toMenu()
+	return append(seen, g.toMenu()...)
 }
 
 // toMenu presses Enter through result screens, and Escape out of menus,
@@ -445,7 +452,17 @@ func (g *guest) judge(label string) []engine.Txn {
 	if missing, err := paper.unprinted(recs); err != nil || len(missing) > 0 {
 		g.t.Errorf("%s: no receipt for %v (%v)", label, missing, err)
 	}
+	if s := g.slots(); s.Trial != nil || activeSlot(s).State != bootslot.StateGood {
+		g.t.Errorf("%s: the slots after a clean stop: active %s %+v, trial %+v", label, s.Active, activeSlot(s), s.Trial)
+	}
 	return txns
+}
+
+func activeSlot(s bootslot.Status) bootslot.SlotInfo {
+	if s.Active == "B" {
+		return s.B
+	}
+	return s.A
 }
 
 // TestImageTerminal boots the terminal image on a fresh data disk to the
