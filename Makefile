@@ -11,7 +11,7 @@ BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags "$(LDFLA
 DIST    := dist
 FUZZTIME ?= 10s
 
-.PHONY: sim test build arm arm64 android cross bench fuzz lint deps clean scenarios reliability hostsim mutants bundle source-dist image qemu qemu-devices
+.PHONY: sim test build arm arm64 android cross bench fuzz lint deps clean scenarios reliability hostsim mutants bundle source-dist image qemu image-arm64 qemu-arm64 qemu-devices
 
 ## sim: the terminal on the desktop simulator (console + fake devices)
 sim: build
@@ -43,11 +43,16 @@ bundle: build arm
 		--out $(DIST)/pos-$(VERSION)-$(BOARD)-linux-arm.bundle $(DIST)/pos-linux-armv7
 
 ## image: the terminal image for qemu-system-arm -M virt in dist/image (Debian's
-## armmp kernel, pos as /init, a data disk); qemu: boot it on this console
+## armmp kernel, pos as /init, a data disk); qemu: boot it on this console.
+## image-arm64, qemu-arm64: the same for a 64-bit terminal (qemu-system-aarch64)
 image: deps
 	@scripts/image.sh dist/image
 qemu: image
 	scripts/qemu.sh dist/image
+image-arm64: deps
+	@ARCH=arm64 scripts/image.sh dist/image-arm64
+qemu-arm64: image-arm64
+	scripts/qemu.sh dist/image-arm64
 
 ## qemu-devices: the image with its PN532 reader and printer emulated on this
 ## machine (pos emulate) and the host simulator, in tmux beside its console
@@ -66,6 +71,7 @@ deps:
 ## test: vet, unit tests, scenarios, fuzz seeds, ARM binary under qemu, console under tmux
 test: deps
 	@scripts/image.sh --kernel
+	@ARCH=arm64 scripts/image.sh --kernel
 	$(GO) vet ./...
 	POS_REQUIRE_QEMU=1 POS_REQUIRE_TMUX=1 POS_REQUIRE_LIBNFC=1 POS_REQUIRE_ZBAR=1 POS_REQUIRE_IMAGE=1 $(GO) test -count=1 ./...
 

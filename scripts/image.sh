@@ -1,10 +1,12 @@
 #!/bin/sh
-# make image: the terminal image for qemu-system-arm -M virt. Writes to
-# OUT (default dist/image): vmlinuz (Debian's armmp kernel), initramfs.gz
-# (pos as /init, the kernel modules the virtual hardware needs, the
-# fakes' assets) and, if it does not exist yet, data.img (the ext4 data
-# disk: journal, slots, sealed keys). The kernel package is fetched once
-# into dist/kernel (needs root: it adds the armhf architecture to apt).
+# make image: the terminal image for qemu's -M virt. Writes to OUT
+# (default dist/image): vmlinuz (Debian's kernel), initramfs.gz (pos as
+# /init, the kernel modules the virtual hardware needs, the fakes'
+# assets), arch, and, if it does not exist yet, data.img (the ext4 data
+# disk: journal, slots, sealed keys). ARCH=arm (default: 32-bit, the
+# armmp kernel, qemu-system-arm) or ARCH=arm64 (qemu-system-aarch64).
+# The kernel package is fetched once into dist/kernel or
+# dist/kernel-arm64 (needs root: it adds the architecture to apt).
 # Reproducible: the same commit gives the same initramfs.
 # scripts/image.sh --kernel only fetches the kernel (make test does).
 # TAGS=mutants builds the planted bugs in (pos.mutant= picks one);
@@ -14,17 +16,21 @@ export PATH="$PATH:/usr/sbin:/sbin" # mkfs.ext4, for a user whose PATH lacks the
 cd "$(dirname "$0")/.."
 out=${1:-dist/image}
 [ "$out" = --kernel ] && out=
-kernel=dist/kernel
+case ${ARCH:=arm} in
+arm) kernel=dist/kernel debarch=armhf flavour=armmp goarch="GOARCH=arm GOARM=7" ;;
+arm64) kernel=dist/kernel-arm64 debarch=arm64 flavour=arm64 goarch="GOARCH=arm64" ;;
+*) echo "image: ARCH=$ARCH: want arm or arm64" >&2; exit 2 ;;
+esac
 mkdir -p "$kernel"
 [ -z "$out" ] || mkdir -p "$out"
 epoch=$(git log -1 --format=%ct 2>/dev/null || echo 0)
 
 if [ ! -f "$kernel/vmlinuz" ]; then
-	if ! dpkg --print-foreign-architectures | grep -qx armhf; then
-		dpkg --add-architecture armhf
+	if [ "$(dpkg --print-architecture)" != "$debarch" ] && ! dpkg --print-foreign-architectures | grep -qx "$debarch"; then
+		dpkg --add-architecture "$debarch"
 	fi
 	apt-get update -qq
-	pkg=$(apt-cache depends linux-image-armmp:armhf | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+	pkg=$(apt-cache depends "linux-image-$flavour:$debarch" | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
 	tmp=$(mktemp -d)
 	(cd "$tmp" && apt-get download -qq "$pkg" 2>/dev/null)
 	dpkg-deb -x "$tmp"/*.deb "$tmp/k"
@@ -56,7 +62,7 @@ add() {
 }
 for m in virtio_mmio virtio_blk crc32c_generic ext4 virtio_net virtio_console; do add "$m"; done
 
-CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 go build -trimpath -buildvcs=false -tags "${TAGS:-}" \
+env CGO_ENABLED=0 GOOS=linux $goarch go build -trimpath -buildvcs=false -tags "${TAGS:-}" \
 	-ldflags "-s -w -buildid= -X main.version=${VERSION:-0.0.0-dev} -X main.commit=${COMMIT:-unknown}" -o "$root/init" ./cmd/pos
 cp -r testdata/codes testdata/cards testdata/wallets.json "$root/usr/share/pos/testdata/"
 # The emulated terminal pays against the in-process host simulator, a
@@ -75,6 +81,7 @@ cat > "$root/usr/share/pos/host.json" <<JSON
  "update": {"server": "http://10.0.2.100:5880", "allow_http": true, "keys": [$keys]}}
 JSON
 cp "$kernel/vmlinuz" "$out/vmlinuz"
+echo "$ARCH" > "$out/arch" # for qemu.sh
 find "$root" -exec touch -h -d "@$epoch" {} +
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --reproducible --quiet | gzip -n -1) > "$out/initramfs.gz"
 if [ ! -f "$out/data.img" ]; then

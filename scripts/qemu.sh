@@ -1,7 +1,8 @@
 #!/bin/sh
-# make qemu: boots the terminal image (make image) in qemu-system-arm on
-# this console: the terminal's screen and keys are the serial line.
-# Ctrl-A X leaves qemu. DIR defaults to dist/image.
+# make qemu: boots the terminal image (make image) in qemu-system-arm, or
+# qemu-system-aarch64 for an arm64 image (DIR/arch), on this console: the
+# terminal's screen and keys are the serial line. Ctrl-A X leaves qemu.
+# DIR defaults to dist/image.
 #
 # The guest is 10.0.2.15 on qemu's user network, restricted: it reaches
 # nothing but 10.0.2.100:5800 and :5880, forwarded to HOST_PORT and
@@ -26,7 +27,9 @@ fi
 if [ -n "${CONSOLE_LOG:-}" ]; then
 	set -- "$@" -chardev "stdio,id=con,mux=on,signal=off,logfile=$CONSOLE_LOG" -serial chardev:con -mon chardev=con
 fi
-exec qemu-system-arm -M virt -cpu cortex-a15 -m 512 -nographic -no-reboot \
+machine="qemu-system-arm -M virt -cpu cortex-a15"
+[ "$(cat "$dir/arch" 2>/dev/null)" != arm64 ] || machine="qemu-system-aarch64 -M virt -cpu cortex-a53"
+exec $machine -m 512 -nographic -no-reboot \
 	-kernel "$dir/vmlinuz" -initrd "$dir/initramfs.gz" \
 	-append "console=ttyAMA0 panic=-1 quiet pos.ip=10.0.2.15/24 ${APPEND:-pos.board=qemu-virt}" \
 	-drive "file=$dir/data.img,if=none,format=raw,id=data" -device virtio-blk-device,drive=data \

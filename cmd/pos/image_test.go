@@ -27,9 +27,9 @@ import (
 // emulators on unix sockets, which the guest's real drivers reach
 // through virtio consoles.
 
-// imageFor builds the image once per run (and per update key): its
-// kernel, its initramfs and a fresh data disk to copy.
-func imageFor(t *testing.T, updateKey string) string {
+// imageFor builds the image of arch (arm or arm64) once per run (and per
+// update key): its kernel, its initramfs and a fresh data disk to copy.
+func imageFor(t *testing.T, arch, updateKey string) string {
 	t.Helper()
 	need := func(what string) {
 		if os.Getenv("POS_REQUIRE_IMAGE") != "" {
@@ -37,7 +37,11 @@ func imageFor(t *testing.T, updateKey string) string {
 		}
 		t.Skipf("%s missing (make image fetches the kernel, make deps installs qemu and tmux)", what)
 	}
-	for _, tool := range []string{"qemu-system-arm", "tmux", "debugfs"} {
+	qemu, kernel := "qemu-system-arm", "kernel"
+	if arch == "arm64" {
+		qemu, kernel = "qemu-system-aarch64", "kernel-arm64"
+	}
+	for _, tool := range []string{qemu, "tmux", "debugfs"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			if _, err := os.Stat(filepath.Join("/usr/sbin", tool)); err != nil {
 				need(tool)
@@ -45,18 +49,18 @@ func imageFor(t *testing.T, updateKey string) string {
 		}
 	}
 	root, _ := filepath.Abs(repoRoot)
-	if _, err := os.Stat(filepath.Join(root, "dist", "kernel", "vmlinuz")); err != nil {
-		need("dist/kernel/vmlinuz")
+	if _, err := os.Stat(filepath.Join(root, "dist", kernel, "vmlinuz")); err != nil {
+		need("dist/" + kernel + "/vmlinuz")
 	}
 	posBuilds.Lock()
 	defer posBuilds.Unlock()
-	key := "image:" + updateKey
+	key := "image:" + arch + ":" + updateKey
 	if dir, ok := posBuilds.bins[key]; ok {
 		return dir
 	}
 	dir := filepath.Join(buildDir(t), fmt.Sprintf("image-%d", len(posBuilds.bins)))
 	cmd := exec.Command(filepath.Join(root, "scripts", "image.sh"), dir)
-	cmd.Env = append(os.Environ(), "UPDATE_KEY="+updateKey, "VERSION=1.0.0")
+	cmd.Env = append(os.Environ(), "ARCH="+arch, "UPDATE_KEY="+updateKey, "VERSION=1.0.0")
 	if mutant.Tagged {
 		cmd.Env = append(cmd.Env, "TAGS=mutants")
 	}
@@ -85,14 +89,17 @@ type guest struct {
 	emuLog   *syncBuffer
 }
 
-func newGuest(t *testing.T, updateKey string) *guest {
+// newGuest is a 32-bit terminal.
+func newGuest(t *testing.T, updateKey string) *guest { return newGuestOf(t, "arm", updateKey) }
+
+func newGuestOf(t *testing.T, arch, updateKey string) *guest {
 	t.Helper()
-	img := imageFor(t, updateKey)
+	img := imageFor(t, arch, updateKey)
 	tmp := t.TempDir()
 	g := &guest{t: t, dir: filepath.Join(tmp, "image"), host: newCrashEnv(t), sockets: filepath.Join(tmp, "s"),
 		pages: filepath.Join(tmp, "pages"), tmuxSock: filepath.Join(tmp, "tmux.sock"), emuLog: &syncBuffer{}}
 	os.MkdirAll(g.dir, 0o755)
-	for _, f := range []string{"vmlinuz", "initramfs.gz"} {
+	for _, f := range []string{"vmlinuz", "initramfs.gz", "arch"} {
 		if err := os.Link(filepath.Join(img, f), filepath.Join(g.dir, f)); err != nil {
 			t.Fatal(err)
 		}
@@ -472,11 +479,20 @@ func activeSlot(s bootslot.Status) bootslot.SlotInfo {
 // this machine approves and the ESC/POS emulator prints, and powers off
 // from the keyboard; the journal on the disk then agrees with the host's
 // ledger and the paper.
+//
+// The same for the arm64 image (qemu-system-aarch64), whose figures
+// make bench prints with _arm64.
 func TestImageTerminal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
-	g := newGuest(t, "")
+	for _, arch := range []string{"arm", "arm64"} {
+		t.Run(arch, func(t *testing.T) { imageTerminal(t, arch) })
+	}
+}
+
+func imageTerminal(t *testing.T, arch string) {
+	g := newGuestOf(t, arch, "")
 	kFirst, uFirst, first := g.timeBoot(g.boot())
 	con, _ := os.ReadFile(g.console)
 	for _, want := range []string{"is now slot A in /data/slots", "starting slot A"} {
@@ -534,8 +550,9 @@ func TestImageTerminal(t *testing.T) {
 		first.Round(10*time.Millisecond), kFirst.Round(10*time.Millisecond), uFirst.Round(10*time.Millisecond),
 		total.Round(10*time.Millisecond), k.Round(10*time.Millisecond), u.Round(10*time.Millisecond), len(pages))
 	if testing.Verbose() {
-		fmt.Printf("BENCH qemu_boot_to_signin_first %.0f ms\n", ms(first))
-		fmt.Printf("BENCH qemu_boot_to_signin %.0f ms\n", ms(total))
-		fmt.Printf("BENCH qemu_kernel_to_signin %.0f ms\n", ms(k+u))
+		suffix := map[string]string{"arm": "", "arm64": "_arm64"}[arch]
+		fmt.Printf("BENCH qemu_boot_to_signin_first%s %.0f ms\n", suffix, ms(first))
+		fmt.Printf("BENCH qemu_boot_to_signin%s %.0f ms\n", suffix, ms(total))
+		fmt.Printf("BENCH qemu_kernel_to_signin%s %.0f ms\n", suffix, ms(k+u))
 	}
 }
