@@ -545,6 +545,10 @@ func imageTerminal(t *testing.T, arch string) {
 	// The next boot, as every day: the slot is set up.
 	k, u, total := g.timeBoot(g.boot())
 	g.quit()
+	log, _ := os.ReadFile(filepath.Join(g.dump("/pos"), "pos.log"))
+	if starts := regexp.MustCompile(`msg="terminal started".*`).FindAll(log, -1); len(starts) > 0 {
+		t.Logf("the last start, from its log: %s", starts[len(starts)-1])
+	}
 	ms := func(d time.Duration) float64 { return float64(d.Milliseconds()) }
 	t.Logf("qemu start to the sign-in screen: %v on a fresh disk (kernel to pos init %v, then %v), %v on the next boot (kernel %v, then %v); %d pages printed",
 		first.Round(10*time.Millisecond), kFirst.Round(10*time.Millisecond), uFirst.Round(10*time.Millisecond),

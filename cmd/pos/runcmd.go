@@ -25,6 +25,14 @@ func cmdRun(args []string, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	// How long each step of the start took, for the log: a slow boot is
+	// found from there.
+	began, lap := time.Now(), time.Now()
+	var startup []any
+	phase := func(name string) {
+		startup = append(startup, name, time.Since(lap).Round(time.Millisecond).String())
+		lap = time.Now()
+	}
 	cfg, desc, err := c.load()
 	if err != nil {
 		return err
@@ -50,6 +58,7 @@ func cmdRun(args []string, stderr io.Writer) error {
 		return err
 	}
 	defer st.close()
+	phase("config_journal_host")
 
 	env := board.Env{DataDir: c.dataDir, Assets: c.assets, Title: "POS 收款 " + desc.Name + " " + version, Headless: *headless}
 	var con *console.Console
@@ -62,12 +71,14 @@ func cmdRun(args []string, stderr io.Writer) error {
 	}
 	con = b.Console
 	defer b.Close()
+	phase("devices")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// New software on trial decides about itself before taking a payment.
 	if err := trialOutcome(ctx, st, b, c.dataDir, log); err != nil {
 		return err
 	}
+	phase("trial")
 	notice, rolled := bootNotice(desc, c.dataDir)
 	for _, r := range rolled {
 		log.Warn("software slots", "notice", fmt.Sprintf("rolled back from %s to %s: %s", r.From, r.To, r.Reason))
@@ -90,7 +101,8 @@ func cmdRun(args []string, stderr io.Writer) error {
 			}
 		}()
 	}
-	log.Info("terminal started", "version", version, "board", desc.Name)
+	phase("terminal")
+	log.Info("terminal started", append([]any{"version", version, "board", desc.Name, "in", time.Since(began).Round(time.Millisecond).String()}, startup...)...)
 	err = t.Run(ctx)
 	log.Info("terminal stopped", "err", err)
 	if errors.Is(err, terminal.ErrRestart) {
