@@ -177,13 +177,13 @@ func (g *guest) waitGone(d time.Duration) bool {
 	return true
 }
 
-// quit leaves the terminal with Ctrl-C: pos boot ends and the image's
-// init syncs, unmounts the data disk and powers off. (Not F10: its
-// escape sequence can arrive split on the serial line, and termbox then
-// reads Escape, 2, 1: the query menu.)
+// quit leaves the terminal with F10, as a technician does: pos boot ends
+// and the image's init syncs, unmounts the data disk and powers off. Its
+// escape sequence can arrive in pieces on the serial line; the console
+// driver joins them (TestEscapeSequenceInPieces).
 func (g *guest) quit() {
 	g.t.Helper()
-	g.press("C-c")
+	g.press("F10")
 	if !g.waitGone(60 * time.Second) {
 		g.t.Fatalf("the guest did not power off after F10:\n%s", g.screen())
 	}

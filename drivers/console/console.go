@@ -78,6 +78,11 @@ type Console struct {
 	closeOnce sync.Once
 	polling   bool // the termbox poller runs and must be interrupted on Close
 	wg        sync.WaitGroup
+
+	inputMu sync.Mutex // the poller and the escape timer, one at a time
+	esc     escJoiner
+	escTime *time.Timer
+	escGen  int // which arming a firing timer belongs to
 }
 
 var _ interface {
@@ -337,7 +342,7 @@ func (c *Console) poll() {
 			continue // wait for Close's interrupt
 		default:
 		}
-		c.handleEvent(ev)
+		c.input(ev)
 		if ev.Type == termbox.EventError {
 			// A dead tty keeps failing; do not spin on it.
 			select {
@@ -345,6 +350,44 @@ func (c *Console) poll() {
 			case <-time.After(100 * time.Millisecond):
 			}
 		}
+	}
+}
+
+// input passes events through the escape joiner to handleEvent.
+func (c *Console) input(ev termbox.Event) {
+	c.inputMu.Lock()
+	defer c.inputMu.Unlock()
+	if c.escTime != nil {
+		c.escTime.Stop()
+		c.escTime = nil
+	}
+	c.escGen++ // a timer already firing is stale
+	out, wait := c.esc.feed(ev)
+	for _, e := range out {
+		c.handleEvent(e)
+	}
+	if wait {
+		gen := c.escGen
+		c.escTime = time.AfterFunc(escWait, func() { c.escTimeout(gen) })
+	}
+}
+
+// escTimeout: nothing completed the held Escape in time. A timer that
+// fired while input was arming a newer one does nothing.
+func (c *Console) escTimeout(gen int) {
+	c.inputMu.Lock()
+	defer c.inputMu.Unlock()
+	if gen != c.escGen {
+		return
+	}
+	c.escTime = nil
+	select {
+	case <-c.closing:
+		return
+	default:
+	}
+	for _, e := range c.esc.timeout() {
+		c.handleEvent(e)
 	}
 }
 

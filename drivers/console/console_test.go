@@ -719,3 +719,71 @@ func qrBitmap(t *testing.T, payload string) *hal.Bitmap {
 	}
 	return b
 }
+
+// TestEscapeSequenceInPieces: a key sequence that a serial line delivers
+// in pieces is still one key; an Escape on its own, or followed by what
+// no sequence continues with, stays Escape.
+func TestEscapeSequenceInPieces(t *testing.T) {
+	esc := termbox.Event{Type: termbox.EventKey, Key: termbox.KeyEsc}
+	r := func(s string) []termbox.Event {
+		var evs []termbox.Event
+		for _, c := range s {
+			evs = append(evs, termbox.Event{Type: termbox.EventKey, Ch: c})
+		}
+		return evs
+	}
+	for _, tc := range []struct {
+		name string
+		in   []termbox.Event
+		out  []termbox.Event
+		held bool // still waiting at the end
+	}{
+		{"F10 split after ESC", append([]termbox.Event{esc}, r("[21~")...), []termbox.Event{{Type: termbox.EventKey, Key: termbox.KeyF10}}, false},
+		{"F1 of the Linux console", append([]termbox.Event{esc}, r("[[A")...), []termbox.Event{{Type: termbox.EventKey, Key: termbox.KeyF1}}, false},
+		{"up, application mode", append([]termbox.Event{esc}, r("OA")...), []termbox.Event{{Type: termbox.EventKey, Key: termbox.KeyArrowUp}}, false},
+		{"Escape then a digit", append([]termbox.Event{esc}, r("1")...), append([]termbox.Event{esc}, r("1")...), false},
+		{"Escape, '[', then a digit no key sends", append([]termbox.Event{esc}, r("[9")...), append([]termbox.Event{esc}, r("[9")...), false},
+		{"Escape then Enter", []termbox.Event{esc, {Type: termbox.EventKey, Key: termbox.KeyEnter}}, []termbox.Event{esc, {Type: termbox.EventKey, Key: termbox.KeyEnter}}, false},
+		{"two Escapes", []termbox.Event{esc, esc}, []termbox.Event{esc}, true},
+		{"a lone Escape waits", []termbox.Event{esc}, nil, true},
+		{"a whole F10 from termbox", []termbox.Event{{Type: termbox.EventKey, Key: termbox.KeyF10}}, []termbox.Event{{Type: termbox.EventKey, Key: termbox.KeyF10}}, false},
+	} {
+		var j escJoiner
+		var out []termbox.Event
+		var wait bool
+		for _, ev := range tc.in {
+			var o []termbox.Event
+			o, wait = j.feed(ev)
+			out = append(out, o...)
+		}
+		if fmt.Sprint(out) != fmt.Sprint(tc.out) || wait != tc.held {
+			t.Errorf("%s: %v, waiting %v; want %v, waiting %v", tc.name, out, wait, tc.out, tc.held)
+		}
+	}
+
+	// Through the console: a lone Escape is Cancel once escWait passed,
+	// and F10 in pieces quits rather than opening menu 2.1.
+	c := newConsole(Options{}, newGrid(80, 24))
+	c.input(esc)
+	select {
+	case k := <-c.keys:
+		if k.Key != hal.KeyCancel {
+			t.Errorf("a lone Escape gave %v", k.Key)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a lone Escape never became Cancel")
+	}
+	c.input(esc)
+	time.Sleep(escWait / 4)
+	for _, ev := range r("[21~") {
+		c.input(ev)
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("F10 in pieces did not quit")
+	}
+	if len(c.keys) != 0 {
+		t.Errorf("F10 in pieces also pressed %d keys", len(c.keys))
+	}
+}

@@ -1,6 +1,9 @@
 package console
 
 import (
+	"strings"
+	"time"
+
 	"github.com/nsf/termbox-go"
 
 	"github.com/shoukuan/pos/hal"
@@ -113,4 +116,78 @@ func routeKey(panels []Panel, k KeyPress) bool {
 		}
 	}
 	return false
+}
+
+// escWait is how long a lone Escape waits for the rest of a sequence
+// (vim's ttimeoutlen is 100 ms too): a lone Escape, Cancel, comes that
+// much later.
+const escWait = 100 * time.Millisecond
+
+// escTails are the key sequences after ESC that xterm, tmux, screen and
+// the Linux console send for the keys the terminal uses.
+var escTails = map[string]termbox.Key{
+	"[A": termbox.KeyArrowUp, "[B": termbox.KeyArrowDown, "[C": termbox.KeyArrowRight, "[D": termbox.KeyArrowLeft,
+	"OA": termbox.KeyArrowUp, "OB": termbox.KeyArrowDown, "OC": termbox.KeyArrowRight, "OD": termbox.KeyArrowLeft,
+	"[H": termbox.KeyHome, "[F": termbox.KeyEnd, "OH": termbox.KeyHome, "OF": termbox.KeyEnd,
+	"[1~": termbox.KeyHome, "[4~": termbox.KeyEnd, "[7~": termbox.KeyHome, "[8~": termbox.KeyEnd,
+	"[2~": termbox.KeyInsert, "[3~": termbox.KeyDelete, "[5~": termbox.KeyPgup, "[6~": termbox.KeyPgdn,
+	"OP": termbox.KeyF1, "OQ": termbox.KeyF2, "OR": termbox.KeyF3, "OS": termbox.KeyF4,
+	"[11~": termbox.KeyF1, "[12~": termbox.KeyF2, "[13~": termbox.KeyF3, "[14~": termbox.KeyF4,
+	"[[A": termbox.KeyF1, "[[B": termbox.KeyF2, "[[C": termbox.KeyF3, "[[D": termbox.KeyF4, "[[E": termbox.KeyF5,
+	"[15~": termbox.KeyF5, "[17~": termbox.KeyF6, "[18~": termbox.KeyF7, "[19~": termbox.KeyF8,
+	"[20~": termbox.KeyF9, "[21~": termbox.KeyF10, "[23~": termbox.KeyF11, "[24~": termbox.KeyF12,
+}
+
+// escJoiner puts back together a key sequence that a slow line delivered
+// in pieces. Termbox decodes what one read of the tty returned and, on
+// Linux, does not wait for the rest, so F10 (ESC [ 2 1 ~) split after
+// the ESC on a serial console reads as Escape, '[', '2', '1', '~': Cancel,
+// then menu items. The joiner holds an Escape and the characters after
+// it while they can still become a sequence, for at most escWait.
+type escJoiner struct {
+	held []termbox.Event // an Escape and the runes after it
+}
+
+func isEsc(ev termbox.Event) bool {
+	return ev.Type == termbox.EventKey && ev.Ch == 0 && ev.Key == termbox.KeyEsc && ev.Mod == 0
+}
+
+// feed takes one event and returns those that are decided; wait says an
+// Escape is held, and timeout must be called if nothing comes in escWait.
+func (j *escJoiner) feed(ev termbox.Event) (out []termbox.Event, wait bool) {
+	if len(j.held) == 0 {
+		if isEsc(ev) {
+			j.held = []termbox.Event{ev}
+			return nil, true
+		}
+		return []termbox.Event{ev}, false
+	}
+	if ev.Type != termbox.EventKey || ev.Ch == 0 || ev.Mod != 0 {
+		// Not part of a sequence: what was held stands as it came.
+		out = j.timeout()
+		more, wait := j.feed(ev)
+		return append(out, more...), wait
+	}
+	j.held = append(j.held, ev)
+	var tail []rune
+	for _, h := range j.held[1:] {
+		tail = append(tail, h.Ch)
+	}
+	if k, ok := escTails[string(tail)]; ok {
+		j.held = nil
+		return []termbox.Event{{Type: termbox.EventKey, Key: k}}, false
+	}
+	for s := range escTails {
+		if strings.HasPrefix(s, string(tail)) {
+			return nil, true
+		}
+	}
+	return j.timeout(), false
+}
+
+// timeout gives up waiting: the held events stand as they came.
+func (j *escJoiner) timeout() []termbox.Event {
+	out := j.held
+	j.held = nil
+	return out
 }
