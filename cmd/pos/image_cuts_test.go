@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"math/rand"
-	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/shoukuan/pos/app/engine"
-	"github.com/shoukuan/pos/app/hostsim"
 )
 
 // TestImagePowerCutCampaign cuts the emulated terminal's power: qemu is
@@ -35,18 +33,13 @@ func TestImagePowerCutCampaign(t *testing.T) {
 	}
 	seed := campaignSeed(t)
 	rnd := rand.New(rand.NewSource(seed))
-	priv, pub := devKey(t, "image")
-	g := newGuest(t, pub)
-	served := t.TempDir()
-	web := httptest.NewServer(hostsim.NewUpdateServer(served))
-	defer web.Close()
-	g.updates = web.Listener.Addr().String()
+	g, releaseVersion := updatingGuest(t)
 	// Each release the terminal takes needs a newer one for the next
 	// update cut.
 	minor := 0
 	release := func() {
 		minor++
-		armBundle(t, priv, fmt.Sprintf("1.%d.0", minor), served)
+		releaseVersion(fmt.Sprintf("1.%d.0", minor))
 	}
 	release()
 	g.boot()

@@ -34,6 +34,18 @@ func armBundle(t *testing.T, key, v, dir string) string {
 	return out
 }
 
+// updatingGuest is a 32-bit terminal that trusts a development key, and
+// whose update server on this machine offers what release(v) builds.
+func updatingGuest(t *testing.T) (*guest, func(v string)) {
+	priv, pub := devKey(t, "image")
+	g := newGuest(t, pub)
+	served := t.TempDir()
+	web := httptest.NewServer(hostsim.NewUpdateServer(served))
+	t.Cleanup(web.Close)
+	g.updates = web.Listener.Addr().String()
+	return g, func(v string) { armBundle(t, priv, v, served) }
+}
+
 // slots reads the guest's software slots off its disk.
 func (g *guest) slots() bootslot.Status {
 	g.t.Helper()
@@ -80,13 +92,8 @@ func TestImageUpdate(t *testing.T) {
 	if os.Getenv("POS_QEMU_UPDATE") == "" {
 		t.Skip("POS_QEMU_UPDATE not set (make reliability runs it)")
 	}
-	priv, pub := devKey(t, "image")
-	g := newGuest(t, pub)
-	served := t.TempDir()
-	web := httptest.NewServer(hostsim.NewUpdateServer(served))
-	defer web.Close()
-	g.updates = web.Listener.Addr().String()
-	armBundle(t, priv, "1.1.0", served)
+	g, release := updatingGuest(t)
+	release("1.1.0")
 
 	g.boot()
 	g.signIn(true)
@@ -107,7 +114,7 @@ func TestImageUpdate(t *testing.T) {
 
 	// The next release, restarted into while the printer's cover is
 	// open: its trial self-test fails.
-	armBundle(t, priv, "1.2.0", served)
+	release("1.2.0")
 	g.boot()
 	g.signIn(false)
 	g.update("1.2.0")
