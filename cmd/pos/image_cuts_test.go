@@ -146,13 +146,14 @@ func cutKinds(t *testing.T) []string {
 			only[k] = true
 		}
 	}
+	all := len(only) == 0
 	var kinds []string
 	for _, w := range weights {
-		if len(only) == 0 || only[w.kind] {
+		if all || only[w.kind] {
 			for range w.n {
 				kinds = append(kinds, w.kind)
 			}
-			delete(only, w.kind)
+			delete(only, w.kind) // what is left names no kind
 		}
 	}
 	if len(only) > 0 || len(kinds) == 0 {
@@ -183,4 +184,22 @@ func (g *guest) offered() bool {
 	}
 	g.toMenu()
 	return false
+}
+
+// TestCutKinds: the campaign's draw, and POS_QEMU_CUT_KINDS narrowing it.
+func TestCutKinds(t *testing.T) {
+	for env, want := range map[string]map[string]int{
+		"":            {"sale": 50, "wallet": 20, "settlement": 12, "boot": 10, "update": 8},
+		"sale":        {"sale": 50},
+		"wallet,boot": {"wallet": 20, "boot": 10},
+	} {
+		t.Setenv("POS_QEMU_CUT_KINDS", env)
+		got := map[string]int{}
+		for _, k := range cutKinds(t) {
+			got[k]++
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("POS_QEMU_CUT_KINDS=%q: %v, want %v", env, got, want)
+		}
+	}
 }
