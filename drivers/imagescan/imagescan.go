@@ -23,7 +23,7 @@ import (
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/oned"
-	"github.com/makiuchi-d/gozxing/qrcode"
+	"github.com/makiuchi-d/gozxing/qrcode/decoder"
 
 	"github.com/shoukuan/pos/hal"
 )
@@ -36,7 +36,6 @@ var ErrNoCode = errors.New("no QR or Code 128 found")
 // is large (see workSide).
 type view struct {
 	full    bool // the frame at its own size, when the working plane is shrunk
-	grow    bool // twice the size, interpolated (see grow)
 	gamma   int8 // +1 darker (γ 2), -1 lighter (γ ½) (see gammaLUT)
 	amplify bool // local contrast boost (see amplify)
 	invert  bool // negative, for dark-mode screens
@@ -53,18 +52,18 @@ const (
 // pass is one attempt: which view, which binarizer, which readers.
 type pass struct {
 	view
-	bin     binarizer
-	qr      bool   // QR (normal effort: TRY_HARDER added no decode, measured)
-	c128    bool   // Code 128, rows both ways, two rows must agree (see code128)
-	maxSide int    // skip the pass on larger frames (0: any size)
-	why     string // for the report
+	bin  binarizer
+	qr   bool   // QR (normal effort: TRY_HARDER added no decode, measured)
+	c128 bool   // Code 128, rows both ways, two rows must agree (see code128)
+	why  string // for the report
 }
 
 // defaultPasses, in order. Each row says what it rescues, measured on the
 // zxing blackbox photos (179 QR, 49 Code 128) and on the synthetic phone
 // screens in phone_test.go; see TestBlackboxReport for the figures.
 var defaultPasses = []pass{
-	// Decodes 158 of the 179 QR photos and 44 of 49 Code 128 on its own.
+	// Decodes 171 of the 179 QR photos and 44 of 49 Code 128 on its own,
+	// 13 of those QR through the regrid (see qrgrid.go).
 	{bin: hybrid, qr: true, c128: true, why: "plain"},
 	// Dark mode: light modules on a dark screen (none in the blackbox
 	// sets; the synthetic dark-mode screens).
@@ -75,17 +74,17 @@ var defaultPasses = []pass{
 	{view: view{orient: true}, bin: hybrid, c128: true, why: "bars turned upright"},
 	{view: view{orient: true, invert: true}, bin: hybrid, c128: true, why: "bars turned upright, inverted"},
 	// Overexposed paper and backlit screens, where white bleeds into the
-	// modules: darkening restores their width (9 blackbox QR).
+	// modules: darkening restores their width (4 blackbox QR, and 2 more
+	// with one threshold for the whole frame, where the local thresholds
+	// of a washed-out code find no finder pattern).
 	{view: view{gamma: 1}, bin: hybrid, qr: true, c128: true, why: "darkened"},
+	{view: view{gamma: 1}, bin: global, qr: true, why: "darkened, one threshold"},
 	// Dim screens: a few dozen grey levels between modules and background.
 	{view: view{amplify: true}, bin: hybrid, qr: true, c128: true, why: "contrast boost"},
 	{view: view{amplify: true, invert: true}, bin: hybrid, qr: true, c128: true, why: "contrast boost, inverted"},
 	// Moiré on bars, and thin bars: lightening keeps white gaps open
 	// (2 blackbox Code 128).
 	{view: view{gamma: -1}, bin: hybrid, c128: true, why: "lightened"},
-	// Small, dense codes of about three pixels a module (2 blackbox QR),
-	// in small images: a VGA frame grown costs more than all other passes.
-	{view: view{grow: true}, bin: global, qr: true, maxSide: 512, why: "enlarged"},
 	// A large photo that did not decode shrunk: once more at full size
 	// (1 blackbox Code 128 of 1445×930: bars are read at full size only).
 	{view: view{full: true}, bin: hybrid, qr: true, c128: true, why: "full size"},
@@ -102,24 +101,26 @@ const workSide = 1280
 // Decoder runs the pass list on a frame. It keeps gozxing readers and
 // scratch buffers between frames and is not safe for concurrent use.
 type Decoder struct {
-	qr     gozxing.Reader
+	qrDec  *decoder.Decoder // format, version, Reed-Solomon: after our own detection (see decodeQR)
 	c128   oned.RowDecoder
 	hints  map[gozxing.DecodeHintType]any
 	passes []pass
 	live   bool
 	turn   int // live mode: the slow pass this frame gets
 
-	grey     []byte // the Y plane of a YUYV frame
-	row      *gozxing.BitArray
-	rowTexts map[string]int // Code 128 reads of the current scan
+	grey      []byte // the Y plane of a YUYV frame
+	row       *gozxing.BitArray
+	rowTexts  map[string]int // Code 128 reads of the current scan
+	moduleBuf []float64      // regrid's module samples
 
 	// per-frame state
-	views    map[view]*plane
-	bitmaps  map[bitmapKey]*gozxing.BinaryBitmap
-	bins     map[bitmapKey]gozxing.Binarizer
-	shrunk   bool      // the working plane is smaller than the frame
-	lastPass int       // index of the pass that decoded the last frame, -1 if none
-	bars     *barField // of the working plane, once per frame
+	views     map[view]*plane
+	bitmaps   map[bitmapKey]*gozxing.BinaryBitmap
+	bins      map[bitmapKey]gozxing.Binarizer
+	shrunk    bool          // the working plane is smaller than the frame
+	lastPass  int           // index of the pass that decoded the last frame, -1 if none
+	bars      *barField     // of the working plane, once per frame
+	regridded map[view]bool // views whose QR grid was refined this frame
 }
 
 type bitmapKey struct {
@@ -153,16 +154,17 @@ func NewLiveDecoder() *Decoder {
 func newDecoder(passes []pass) *Decoder {
 	c128, _ := oned.NewCode128Reader().(oned.RowDecoder)
 	return &Decoder{
-		qr:   qrcode.NewQRCodeReader(),
-		c128: c128,
+		qrDec: decoder.NewDecoder(),
+		c128:  c128,
 		// gozxing tests hints for presence, not value: never put a
 		// hint in with false.
-		hints:    map[gozxing.DecodeHintType]any{},
-		passes:   passes,
-		rowTexts: map[string]int{},
-		views:    map[view]*plane{},
-		bitmaps:  map[bitmapKey]*gozxing.BinaryBitmap{},
-		bins:     map[bitmapKey]gozxing.Binarizer{},
+		hints:     map[gozxing.DecodeHintType]any{},
+		passes:    passes,
+		rowTexts:  map[string]int{},
+		views:     map[view]*plane{},
+		bitmaps:   map[bitmapKey]*gozxing.BinaryBitmap{},
+		bins:      map[bitmapKey]gozxing.Binarizer{},
+		regridded: map[view]bool{},
 	}
 }
 
@@ -225,6 +227,7 @@ func (d *Decoder) decodePlane(p *plane) (c hal.Code, err error) {
 	clear(d.views)
 	clear(d.bitmaps)
 	clear(d.bins)
+	clear(d.regridded)
 	d.lastPass = -1
 	d.bars = nil
 	d.views[view{full: true}] = p
@@ -248,7 +251,7 @@ func (d *Decoder) decodePlane(p *plane) (c hal.Code, err error) {
 	var tried uint64 // passes already run, by index
 	if f := d.barField(); f.ok && !f.level {
 		for i, ps := range d.passes {
-			if ps.orient && d.applies(ps, p) && (!d.live || i == orientPass) {
+			if ps.orient && d.applies(ps) && (!d.live || i == orientPass) {
 				tried |= 1 << i
 				if c, ok := d.try(ps); ok {
 					d.lastPass = i
@@ -259,7 +262,7 @@ func (d *Decoder) decodePlane(p *plane) (c hal.Code, err error) {
 	}
 	var slow []int // live mode: the passes taken in turn
 	for i, ps := range d.passes {
-		if !d.applies(ps, p) || tried&(1<<i) != 0 {
+		if !d.applies(ps) || tried&(1<<i) != 0 {
 			continue
 		}
 		if d.live && i != 0 && i != orientPass {
@@ -287,12 +290,10 @@ func (d *Decoder) decodePlane(p *plane) (c hal.Code, err error) {
 	return hal.Code{}, ErrNoCode
 }
 
-// applies tells whether a pass is worth running on frame p.
-func (d *Decoder) applies(ps pass, p *plane) bool {
-	if ps.full && !d.shrunk {
-		return false // the same as the passes before it
-	}
-	return ps.maxSide == 0 || max(p.w, p.h) <= ps.maxSide
+// applies tells whether a pass is worth running on this frame.
+func (d *Decoder) applies(ps pass) bool {
+	// at full size on a frame not shrunk: the same as the passes before it
+	return !ps.full || d.shrunk
 }
 
 func (d *Decoder) try(ps pass) (hal.Code, bool) {
@@ -301,8 +302,8 @@ func (d *Decoder) try(ps pass) (hal.Code, bool) {
 		return hal.Code{}, false
 	}
 	if ps.qr {
-		if r, err := d.qr.Decode(bmp, d.hints); err == nil {
-			return hal.Code{Symbology: hal.SymQR, Text: r.GetText()}, true
+		if t, ok := d.decodeQR(bmp, ps.view); ok {
+			return hal.Code{Symbology: hal.SymQR, Text: t}, true
 		}
 	}
 	// Bars shrunk to a pixel or so misread consistently, on every row
@@ -507,11 +508,6 @@ func (d *Decoder) view(v view) *plane {
 			if f.ok && angleDiff(f.angle, 0) > rowScanTilt {
 				p = upright(s, f)
 			}
-		}
-	case v.grow:
-		u.grow = false
-		if s := src(u); s != nil {
-			p = grow(s, nil)
 		}
 	}
 	d.views[v] = p

@@ -37,45 +37,6 @@ func shrink(p *plane, k int, buf []byte) *plane {
 	return r
 }
 
-// grow doubles the plane by bilinear interpolation. Small, dense codes
-// (three pixels a module) then get a binarizer window that fits their
-// modules, and the sampling grid lands on smooth edges.
-func grow(p *plane, buf []byte) *plane {
-	r := newPlane(2*p.w, 2*p.h, buf)
-	// Output pixel X sits at input x = X/2 - 1/4; in quarters of a pixel
-	// the weights are 3:1 or 1:3 between a pixel and its neighbour.
-	for Y := 0; Y < r.h; Y++ {
-		y0, y1 := Y/2, Y/2
-		if Y%2 == 0 {
-			y0 = max(y0-1, 0)
-		} else {
-			y1 = min(y1+1, p.h-1)
-		}
-		a, b := p.row(y0), p.row(y1)
-		wa, wb := uint32(1), uint32(3) // even rows: closer to y1
-		if Y%2 == 1 {
-			wa, wb = 3, 1
-		}
-		dst := r.row(Y)
-		for X := range dst {
-			x0, x1 := X/2, X/2
-			if X%2 == 0 {
-				x0 = max(x0-1, 0)
-			} else {
-				x1 = min(x1+1, p.w-1)
-			}
-			ua, ub := uint32(1), uint32(3)
-			if X%2 == 1 {
-				ua, ub = 3, 1
-			}
-			top := uint32(a[x0])*ua + uint32(a[x1])*ub
-			bot := uint32(b[x0])*ua + uint32(b[x1])*ub
-			dst[X] = byte((top*wa + bot*wb + 8) / 16)
-		}
-	}
-	return r
-}
-
 // gammaLUT maps darker (+1, γ 2) or lighter (-1, γ ½). Darkening thins
 // the white gaps that overexposed paper bleeds into the black modules;
 // lightening does the opposite for ink that spreads.

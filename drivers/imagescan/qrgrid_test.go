@@ -1,0 +1,124 @@
+package imagescan
+
+import (
+	"math"
+	"testing"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+
+	"github.com/shoukuan/pos/hal"
+)
+
+// curvedSticker is a QR code printed on a sticker bent round a counter
+// stand: the finder corners sit where a flat code would put them, and
+// the columns between are pushed outwards, most (bulge × 0.35 modules)
+// halfway between the centre and the edges; overexposed, so that white
+// bleeds into the dark modules, and blurred, as in a phone photo.
+func curvedSticker(t testing.TB, text string, bulge float64) Frame {
+	t.Helper()
+	m, err := qrcode.NewQRCodeWriter().Encode(text, gozxing.BarcodeFormat_QR_CODE, 1, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dim := float64(m.GetWidth()) // with its quiet zone
+	const side, module = 320, 6.0
+	origin := (side - dim*module) / 2
+	f := Frame{Width: side, Height: side, Stride: side, Format: Grey, Pix: make([]byte, side*side)}
+	for y := range side {
+		for x := range side {
+			// 3×3 samples a pixel: edges grey as through a lens
+			light := 0.0
+			for sy := range 3 {
+				for sx := range 3 {
+					u := (float64(x)+(float64(sx)+0.5)/3-origin)/module - dim/2
+					v := (float64(y)+(float64(sy)+0.5)/3-origin)/module - dim/2
+					// the bulge: nothing at the edges, most in the middle
+					push := bulge * math.Cos(math.Pi*u/dim) * math.Cos(math.Pi*v/dim)
+					u -= push * u / (dim / 2)
+					// overexposed: white bleeds 0.15 of a module
+					// into the dark modules around it
+					dark := true
+					for _, d := range [][2]float64{{-1, -1}, {1, -1}, {-1, 1}, {1, 1}} {
+						i := int(math.Floor(u + dim/2 + d[0]*0.15))
+						j := int(math.Floor(v + dim/2 + d[1]*0.15))
+						dark = dark && i >= 0 && j >= 0 && i < m.GetWidth() && j < m.GetHeight() && m.Get(i, j)
+					}
+					if !dark {
+						light++
+					}
+				}
+			}
+			f.Pix[y*side+x] = byte(40 + light/9*200)
+		}
+	}
+	// blur, then white bleeding into the dark modules
+	blurred := make([]byte, len(f.Pix))
+	for y := range side {
+		for x := range side {
+			s, n := 0, 0
+			for yy := max(y-2, 0); yy <= min(y+2, side-1); yy++ {
+				for xx := max(x-2, 0); xx <= min(x+2, side-1); xx++ {
+					s += int(f.Pix[yy*side+xx])
+					n++
+				}
+			}
+			v := float64(s) / float64(n)
+			blurred[y*side+x] = byte(255 * math.Pow(v/255, 0.7))
+		}
+	}
+	f.Pix = blurred
+	return f
+}
+
+// The regrid reads a bent, overexposed sticker that no other pass and
+// not gozxing's own reader can, and a sticker too far gone is refused, not
+// misread.
+func TestCurvedStickerRegrid(t *testing.T) {
+	f := curvedSticker(t, stickerText, 2.5)
+	// gozxing's own reader, as an app would use it
+	bmp, _ := gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(planeOf(f)))
+	if r, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}); err == nil {
+		t.Fatalf("gozxing alone read the sticker (%q): it no longer tests the regrid", r.GetText())
+	}
+	plans := regridPlans
+	regridPlans = nil
+	_, err := NewDecoder().DecodeFrame(f)
+	regridPlans = plans
+	if err == nil {
+		t.Fatal("the passes read the sticker without the regrid: it no longer tests the regrid")
+	}
+	d := NewDecoder()
+	c, err := d.DecodeFrame(f)
+	if err != nil {
+		t.Fatalf("curved sticker: %v", err)
+	}
+	if c.Symbology != hal.SymQR || c.Text != stickerText {
+		t.Fatalf("curved sticker read as %s %q", c.Symbology, c.Text)
+	}
+	// Bent further, past what the shifts reach: no code, and no other
+	// code either.
+	if c, err := d.DecodeFrame(curvedSticker(t, stickerText, 4)); err == nil {
+		t.Fatalf("a sticker bent further read as %q", c.Text)
+	}
+}
+
+const stickerText = "https://payapp.weixin.qq.com/qr/AQHx3vJ0Gp5kZQn7?t=pos"
+
+// BenchmarkRegrid is a frame whose QR finders are found and whose grid
+// fails: the cost regrid adds to a frame before it gives up, and the
+// cost of the frame it rescues.
+func BenchmarkRegrid(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		bulge float64
+	}{{"read", 2.5}, {"refused", 4}} {
+		f := curvedSticker(b, stickerText, c.bulge)
+		b.Run(c.name, func(b *testing.B) {
+			d := NewDecoder()
+			for b.Loop() {
+				d.DecodeFrame(f)
+			}
+		})
+	}
+}
