@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode/detector"
+
 	"github.com/shoukuan/pos/hal"
 )
 
@@ -33,6 +36,14 @@ func benchdata() string {
 	}
 	return dir
 }
+
+// sameCode names blackbox photos whose expected-text file is wrong, with
+// a photo of the same printed code whose file is right. qrcode-2/13.png
+// and qrcode-2/12.png are one code (41×41, level Q): their sampled
+// grids differ in 27 of 1681 modules, scattered as sampling noise, and
+// 12.png corrects to "photography", as 12.txt says; 13.txt says
+// "photograph". A decode of 13.png that agrees with 12.txt is right.
+var sameCode = map[string]string{"qrcode-2/13.png": "qrcode-2/12.txt"}
 
 type benchImage struct {
 	set, name string // set: blackbox directory, or "phone"
@@ -58,7 +69,11 @@ func loadBlackbox(t testing.TB, dir string) []benchImage {
 		pngs, _ := filepath.Glob(filepath.Join(set, "*.png"))
 		slices.Sort(pngs)
 		for _, p := range pngs {
-			want, err := os.ReadFile(strings.TrimSuffix(p, ".png") + ".txt")
+			wantFile := strings.TrimSuffix(p, ".png") + ".txt"
+			if other, ok := sameCode[filepath.Base(set)+"/"+filepath.Base(p)]; ok {
+				wantFile = filepath.Join(dir, other)
+			}
+			want, err := os.ReadFile(wantFile)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -193,8 +208,53 @@ func TestBlackboxReport(t *testing.T) {
 	fmt.Printf("BENCH decode_no_code_640x480_live_median %.2f ms\n", quantile(liveMS, 0.5))
 	fmt.Printf("BENCH decode_no_code_640x480_live_max %.2f ms\n", quantile(liveMS, 1))
 	t.Logf("%d VGA photos; all %d frames as they are: median %.2f ms, p90 %.2f ms", len(real640), len(all), quantile(all, 0.5), quantile(all, 0.9))
-	if qr.ok < 168 || c128.ok < 48 {
-		t.Errorf("decoded %d QR (want 168) and %d Code 128 (want 48)", qr.ok, c128.ok)
+	if qr.ok < 178 || c128.ok < 48 {
+		t.Errorf("decoded %d QR (want 178) and %d Code 128 (want 48)", qr.ok, c128.ok)
+	}
+}
+
+// TestBlackboxSameCode checks the claim of sameCode: the two photos'
+// module grids, as gozxing samples them, are one code.
+func TestBlackboxSameCode(t *testing.T) {
+	dir := benchdata()
+	if dir == "" {
+		t.Skip("no blackbox images (set POS_BENCHDATA to the benchdata directory)")
+	}
+	for photo, other := range sameCode {
+		grid := func(name string) *gozxing.BitMatrix {
+			f, err := ReadFrame(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// darkened and one threshold: the view both photos read in
+			bmp, _ := gozxing.NewBinaryBitmap(gozxing.NewGlobalHistgramBinarizer(applyGamma(planeOf(f), 1, nil)))
+			m, err := bmp.GetBlackMatrix()
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := detector.NewDetector(m).Detect(nil)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			return r.GetBits()
+		}
+		a, b := grid(photo), grid(strings.TrimSuffix(other, ".txt")+".png")
+		if a.GetWidth() != b.GetWidth() {
+			t.Fatalf("%s is %d modules wide, %s %d", photo, a.GetWidth(), other, b.GetWidth())
+		}
+		differ := 0
+		for y := range a.GetHeight() {
+			for x := range a.GetWidth() {
+				if a.Get(x, y) != b.Get(x, y) {
+					differ++
+				}
+			}
+		}
+		n := a.GetWidth() * a.GetHeight()
+		t.Logf("%s and %s: %d of %d modules differ", photo, other, differ, n)
+		if differ*20 > n {
+			t.Errorf("%s and %s differ in %d of %d modules: not one code", photo, other, differ, n)
+		}
 	}
 }
 
