@@ -122,3 +122,23 @@ func BenchmarkRegrid(b *testing.B) {
 		})
 	}
 }
+
+// Bars make finder-like crosses in plenty, upright bars most; their
+// grids fail their format or timing checks, and the regrid does not run
+// on them (it would cost tens of milliseconds a frame on a made-up grid
+// of a hundred-odd modules).
+func TestNoRegridOnBars(t *testing.T) {
+	d := NewDecoder()
+	for _, dark := range []bool{false, true} {
+		for a := 0; a < 360; a += 15 {
+			s := scene{sym: hal.SymCode128, text: payCode, module: 2.6, angle: float64(a) + 0.7, dark: dark, ink: 30, bg: 225, noise: 12}
+			c, err := d.DecodeFrame(s.render(t))
+			if err != nil || c.Text != payCode {
+				t.Fatalf("bars at %d° (dark %v): %q, %v", a, dark, c.Text, err)
+			}
+			if len(d.regridded) != 0 {
+				t.Errorf("bars at %d° (dark %v): regrid ran on %d views", a, dark, len(d.regridded))
+			}
+		}
+	}
+}
