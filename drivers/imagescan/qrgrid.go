@@ -40,6 +40,12 @@ var regridPlans = [][]regridLevel{
 	{{0, 2, 0.2}, {7, 2, 0.15}, {4, 1, 0.1}},
 }
 
+// regridMaxSide is the largest code regridded, version 15: its cost
+// grows with the square of the side, about 1.5 ms for version 4 here and
+// ten times that on a terminal's core, and payment codes are versions 2
+// to 10. A larger code that fails its grid stays unread.
+const regridMaxSide = 77
+
 // darkShare places a module's threshold 60 % of the way from the darkest
 // to the lightest module centre within three modules: blur and bleed turn
 // a lone dark module grey long before a lone light one.
@@ -68,7 +74,7 @@ func (d *Decoder) decodeQR(bmp *gozxing.BinaryBitmap, v view) (string, bool) {
 	// in a field of bars or text are no code, and a regrid of their
 	// made-up grid of a hundred-odd modules would cost tens of
 	// milliseconds a frame.
-	if !timing {
+	if !timing || res.GetBits().GetWidth() > regridMaxSide {
 		return "", false
 	}
 	// Once a frame for each view, and only on the frame's own levels: on

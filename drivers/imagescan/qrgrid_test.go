@@ -2,6 +2,7 @@ package imagescan
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/makiuchi-d/gozxing"
@@ -22,8 +23,10 @@ func curvedSticker(t testing.TB, text string, bulge float64) Frame {
 		t.Fatal(err)
 	}
 	dim := float64(m.GetWidth()) // with its quiet zone
-	const side, module = 320, 6.0
-	origin := (side - dim*module) / 2
+	const module = 6.0
+
+	side := max(320, int(dim*module)+40)
+	origin := (float64(side) - dim*module) / 2
 	f := Frame{Width: side, Height: side, Stride: side, Format: Grey, Pix: make([]byte, side*side)}
 	for y := range side {
 		for x := range side {
@@ -139,6 +142,35 @@ func TestNoRegridOnBars(t *testing.T) {
 			if len(d.regridded) != 0 {
 				t.Errorf("bars at %d° (dark %v): regrid ran on %d views", a, dark, len(d.regridded))
 			}
+		}
+	}
+}
+
+// A code past version 15 is not regridded (its cost grows with the
+// square of its side): with a third of its data blotted out, it stays
+// unread without a regrid; one of version 4 so blotted is regridded.
+func TestNoRegridOnLargeCodes(t *testing.T) {
+	for _, c := range []struct {
+		text    string
+		regrids bool
+	}{
+		{strings.Repeat("https://qr.95516.com/00010000/", 20), false}, // version 20
+		{stickerText, true}, // version 4
+	} {
+		f := codeFrame(t, hal.SymQR, c.text, 4)
+		// blot out a band across the middle: far past correction, and
+		// clear of the finders and the timing patterns
+		for y := f.Height * 2 / 5; y < f.Height*3/5; y++ {
+			for x := f.Width / 3; x < f.Width; x++ {
+				f.Pix[y*f.Stride+x] = 0
+			}
+		}
+		d := NewDecoder()
+		if _, err := d.DecodeFrame(f); err == nil {
+			t.Fatalf("a blotted code of %d characters read", len(c.text))
+		}
+		if got := len(d.regridded) != 0; got != c.regrids {
+			t.Errorf("a code of %d characters: regridded %v, want %v", len(c.text), got, c.regrids)
 		}
 	}
 }
