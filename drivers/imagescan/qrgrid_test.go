@@ -99,6 +99,11 @@ func TestCurvedStickerRegrid(t *testing.T) {
 	if c.Symbology != hal.SymQR || c.Text != stickerText {
 		t.Fatalf("curved sticker read as %s %q", c.Symbology, c.Text)
 	}
+	// The camera reads it in its first frame: the regrid is part of the
+	// plain pass that every live frame gets.
+	if c, err := NewLiveDecoder().DecodeFrame(f); err != nil || c.Text != stickerText {
+		t.Fatalf("live, first frame: %q, %v", c.Text, err)
+	}
 	// Bent further, past what the shifts reach: no code, and no other
 	// code either.
 	if c, err := d.DecodeFrame(curvedSticker(t, stickerText, 4)); err == nil {
