@@ -9,7 +9,10 @@
 // Everything works on the luminance plane (a grey frame, or the Y bytes
 // of a YUYV frame). A frame goes through a fixed list of passes, cheapest
 // and most often successful first, until one decodes; the list and its
-// order come from the blackbox measurements in bench_test.go.
+// order come from the blackbox measurements in bench_test.go. Within a
+// pass, a QR code whose finders are found but whose grid fails error
+// correction is sampled once more from the grey plane, on a grid moved
+// locally to fit a bent or blurred code (qrgrid.go).
 package imagescan
 
 import (
