@@ -94,7 +94,7 @@ func killSequenceChild() int {
 		return fail(fmt.Errorf("trial boot: %+v %v", b, err))
 	}
 	phase = "markgood"
-	if err := s.MarkGood(slot); err != nil {
+	if err := s.MarkGoodRaisingFloor(slot, newVersion, versionLess); err != nil {
 		return fail(err)
 	}
 	out.Flush()
@@ -301,6 +301,11 @@ func TestKillAtEveryStep(t *testing.T) {
 			}
 			if b.Version == newVersion && sum != newHash {
 				t.Fatal("new version booted with the wrong program")
+			}
+			// kept means floor raised: never one without the other
+			kept := b.Version == newVersion && !b.Trial
+			if floor := s.Status().Floor; kept != (floor == newVersion) {
+				t.Fatalf("kill %s: new version kept %v, floor %q", where, kept, floor)
 			}
 		})
 		byPhase[committed]++

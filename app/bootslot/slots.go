@@ -422,14 +422,42 @@ func (s *Slots) MarkGood(name string) error {
 		if err := onTrial(st, name); err != nil {
 			return err
 		}
-		si := st.slot(name)
-		si.State = StateGood
-		si.Reason = ""
-		st.Active = name
-		st.Trial = nil
-		st.addEvent(Event{Kind: EventMarkedGood, Slot: name, Version: si.Version})
+		markGood(st, name)
 		return nil
 	})
+}
+
+// MarkGoodRaisingFloor is MarkGood and RaiseFloor in one write of the
+// state. Done as two, a power cut between them keeps the new version
+// without its floor, and the older release it replaced (and whatever
+// hole that release had) can be installed again. A floor older than the
+// present one leaves it as it is.
+func (s *Slots) MarkGoodRaisingFloor(name, floor string, less func(a, b string) bool) error {
+	if err := checkSlotName(name); err != nil {
+		return err
+	}
+	if err := checkVersion(floor); err != nil {
+		return fmt.Errorf("cannot set the minimum version: %w", err)
+	}
+	return s.update(func(st *state) error {
+		if err := onTrial(st, name); err != nil {
+			return err
+		}
+		markGood(st, name)
+		if st.Floor == "" || less(st.Floor, floor) {
+			st.Floor = floor
+		}
+		return nil
+	})
+}
+
+func markGood(st *state, name string) {
+	si := st.slot(name)
+	si.State = StateGood
+	si.Reason = ""
+	st.Active = name
+	st.Trial = nil
+	st.addEvent(Event{Kind: EventMarkedGood, Slot: name, Version: si.Version})
 }
 
 // Fail is called by a trial that found itself broken: its slot becomes

@@ -224,6 +224,49 @@ func TestRaiseFloorOnlyRises(t *testing.T) {
 	}
 }
 
+// MarkGoodRaisingFloor keeps the trial and raises the floor together; a
+// floor below the present one stays where it is, and a bad floor changes
+// nothing.
+func TestMarkGoodRaisingFloor(t *testing.T) {
+	s := newAdopted(t, "ok", "1.0.0", "")
+	if err := s.RaiseFloor("1.5.0", versionLess); err != nil {
+		t.Fatal(err)
+	}
+	install(t, s, "2.0.0", []byte("v2 program"))
+	if err := s.ArmTrial(3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Choose(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkGoodRaisingFloor("B", "bad floor", versionLess); err == nil {
+		t.Fatal("a floor with a space was taken")
+	}
+	if st := s.Status(); st.Trial == nil || st.B.State != StateReady || st.Floor != "1.5.0" {
+		t.Fatalf("a refused call changed the state: %+v", st)
+	}
+	if err := s.MarkGoodRaisingFloor("B", "1.2.0", versionLess); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Status(); st.Trial != nil || st.Active != "B" || st.B.State != StateGood || st.Floor != "1.5.0" {
+		t.Fatalf("kept with an older floor: %+v", st)
+	}
+	// the next release raises it
+	install(t, s, "3.0.0", []byte("v3 program"))
+	if err := s.ArmTrial(3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Choose(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkGoodRaisingFloor("A", "3.0.0", versionLess); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Status(); st.Active != "A" || st.Floor != "3.0.0" {
+		t.Fatalf("kept 3.0.0: %+v", st)
+	}
+}
+
 func TestDamagedActiveBootsOtherSlot(t *testing.T) {
 	s := newAdopted(t, "ok", "1.0.0", "")
 	install(t, s, "2.0.0", []byte("v2 program"))

@@ -147,15 +147,13 @@ func trialOutcome(ctx context.Context, st *stack, b *board.Board, dataDir string
 		}
 		return &exitError{code: bootslot.ExitRollback, err: errors.New("trial failed: " + reason)}
 	}
-	if err := slots.MarkGood(slot); err != nil {
-		return fmt.Errorf("trial boot: %w", err)
-	}
 	floor := version
 	if m, err := readSlotManifest(slots, slot); err == nil && m.Floor != "" {
 		floor = m.Floor
 	}
-	if err := slots.RaiseFloor(floor, versionLess); err != nil && !errors.Is(err, bootslot.ErrFloor) {
-		log.Warn("version floor not raised", "err", err)
+	// one write: kept and floor raised, or neither (see MarkGoodRaisingFloor)
+	if err := slots.MarkGoodRaisingFloor(slot, floor, versionLess); err != nil {
+		return fmt.Errorf("trial boot: %w", err)
 	}
 	log.Info("new software passed its trial and is kept", "slot", slot, "version", version, "floor", floor)
 	return nil
