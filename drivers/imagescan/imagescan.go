@@ -113,8 +113,10 @@ type Decoder struct {
 
 	grey      []byte // the Y plane of a YUYV frame
 	row       *gozxing.BitArray
-	rowTexts  map[string]int // Code 128 reads of the current scan
-	moduleBuf []float64      // regrid's module samples
+	rowTexts  map[string]int    // Code 128 reads of the current scan
+	moduleBuf []float64         // regrid's module samples
+	finderRow *gozxing.BitArray // findFinders' scratch
+	runs      []int32
 
 	// per-frame state
 	views     map[view]*plane
@@ -227,19 +229,7 @@ func withoutPath(err error) error {
 // written to throw, and odd input can still make it index out of range:
 // a panic is one more way of not finding a code.
 func (d *Decoder) decodePlane(p *plane) (c hal.Code, err error) {
-	clear(d.views)
-	clear(d.bitmaps)
-	clear(d.bins)
-	clear(d.regridded)
-	d.lastPass = -1
-	d.bars = nil
-	d.views[view{full: true}] = p
-	work := p
-	if k := (max(p.w, p.h) + workSide - 1) / workSide; k > 1 {
-		work = shrink(p, k, nil)
-	}
-	d.shrunk = work != p
-	d.views[view{}] = work
+	d.resetFrame(p)
 	defer func() {
 		// let go of the frame (it may be a camera's mapped buffer)
 		clear(d.views)
@@ -291,6 +281,23 @@ func (d *Decoder) decodePlane(p *plane) (c hal.Code, err error) {
 		}
 	}
 	return hal.Code{}, ErrNoCode
+}
+
+// resetFrame forgets the last frame and sets up p's working plane.
+func (d *Decoder) resetFrame(p *plane) {
+	clear(d.views)
+	clear(d.bitmaps)
+	clear(d.bins)
+	clear(d.regridded)
+	d.lastPass = -1
+	d.bars = nil
+	d.views[view{full: true}] = p
+	work := p
+	if k := (max(p.w, p.h) + workSide - 1) / workSide; k > 1 {
+		work = shrink(p, k, nil)
+	}
+	d.shrunk = work != p
+	d.views[view{}] = work
 }
 
 // applies tells whether a pass is worth running on this frame.

@@ -58,7 +58,7 @@ func (d *Decoder) decodeQR(bmp *gozxing.BinaryBitmap, v view) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	info, err := detector.NewFinderPatternFinder(mat, nil).Find(d.hints)
+	info, err := d.findFinders(mat)
 	if err != nil {
 		return "", false // no code: the common case, and the cheap one
 	}
