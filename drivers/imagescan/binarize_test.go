@@ -1,6 +1,7 @@
 package imagescan
 
 import (
+	"encoding/binary"
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
@@ -73,4 +74,28 @@ func BenchmarkBinarizeVGA(b *testing.B) {
 			newLocalBinarizer(p).GetBlackMatrix()
 		}
 	})
+}
+
+// blackBits against the pixel-by-pixel rule, for every threshold and
+// every value in every byte, the other bytes random.
+func TestBlackBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for th := range int32(256) {
+		for v := range 256 {
+			var px [8]byte
+			for i := range px {
+				px[i] = byte(rng.IntN(256))
+			}
+			px[v%8] = byte(v)
+			var want uint8
+			for i, p := range px {
+				if int32(p) <= th {
+					want |= 1 << i
+				}
+			}
+			if got := blackBits(binary.LittleEndian.Uint64(px[:]), th); got != want {
+				t.Fatalf("pixels %v, threshold %d: %08b, want %08b", px, th, got, want)
+			}
+		}
+	}
 }
