@@ -175,7 +175,7 @@ func fitProfile(prof []float64) (string, bool) {
 			continue
 		}
 		fit.m, fit.sigma = m, bestSigma
-		if c := fit.endsCost(k); c < best {
+		if c := fit.endsCost(k, 2); c < best {
 			best, bestK = c, k
 		}
 	}
@@ -183,7 +183,7 @@ func fitProfile(prof []float64) (string, bool) {
 		fit.m = (xe - xs) / float64(11*bestK+13)
 		for _, s := range fitSigmas {
 			fit.sigma = s
-			if c := fit.endsCost(bestK); c < best {
+			if c := fit.endsCost(bestK, 1); c < best {
 				best, bestSigma = c, s
 			}
 		}
@@ -247,6 +247,10 @@ func drawnCode128(seq []int) (string, bool) {
 type fitter struct {
 	parts, base  []float64 // slotCosts' scratch
 	table        []float64 // see blurTable
+	cum          []float64 // slotCosts' scratch
+	xbuf         []int     // slotPixels' results, reused
+	wrows        [][]float64
+	wbuf         []float64
 	tableSigma   float64
 	prof         []float64
 	white, ink   float64 // paper level, and how much darker full ink is
@@ -261,6 +265,7 @@ func (f *fitter) slotPixels(j, n int, shift float64) (xs []int, w [][]float64) {
 	x1 := x0 + float64(n)*f.m
 	f.blurTable()
 	var edges [18]float64
+	xs, w, flat := f.xbuf[:0], f.wrows[:0], f.wbuf[:0]
 	for x := int(math.Ceil(x0 - 0.5)); float64(x)+0.5 < x1; x++ {
 		if x < 0 || x >= len(f.prof) {
 			return nil, nil
@@ -269,13 +274,16 @@ func (f *fitter) slotPixels(j, n int, shift float64) (xs []int, w [][]float64) {
 		for i := range n + 5 {
 			edges[i] = f.blurred(x0 + float64(i-3)*f.m - c)
 		}
-		row := make([]float64, n+4)
-		for i := range row {
-			row[i] = edges[i+1] - edges[i]
+		for i := range n + 4 {
+			flat = append(flat, edges[i+1]-edges[i])
 		}
 		xs = append(xs, x)
-		w = append(w, row)
 	}
+	for p := range xs {
+		w = append(w, flat[p*(n+4):(p+1)*(n+4)])
+	}
+	// kept for the next slot: the caller is done with these by then
+	f.xbuf, f.wrows, f.wbuf = xs, w, flat
 	return xs, w
 }
 
@@ -359,22 +367,30 @@ func (f *fitter) slotCosts(xs []int, w [][]float64, out []float64) {
 		base = append(base, f.prof[x]-f.white+f.ink*w[p][14])
 	}
 	f.base = base
-	for v := range 103 {
-		row := parts[v*n : (v+1)*n]
-		mods := c128Modules(v)
-		for p := range xs {
-			wp := w[p][3:14]
-			ink := 0.0
-			for i, bar := range mods {
-				if bar {
-					ink += wp[i]
-				}
-			}
-			row[p] = f.ink * ink
+	// a symbol's ink at a pixel from its three bars' ends: the weights
+	// summed up to each module edge
+	if cap(f.cum) < 12*n {
+		f.cum = make([]float64, 12*n)
+	}
+	cum := f.cum[:12*n]
+	for p := range xs {
+		c := cum[p*12 : p*12+12 : p*12+12]
+		c[0] = 0
+		for i, wi := range w[p][3:14] {
+			c[i+1] = c[i] + wi
 		}
 	}
+	for v := range 103 {
+		row := parts[v*n : (v+1)*n]
+		b := &c128Bars[v]
+		for p := range row {
+			c := cum[p*12 : p*12+12 : p*12+12]
+			row[p] = f.ink * (c[b[1]] - c[b[0]] + c[b[3]] - c[b[2]] + c[b[5]] - c[b[4]])
+		}
+	}
+	// every symbol ends on a space: the odd classes never come before
 	var prev [8][]float64
-	for c := range prev {
+	for c := 0; c < 8; c += 2 {
 		prev[c] = make([]float64, n)
 		for p := range xs {
 			ink := 0.0
@@ -386,7 +402,7 @@ func (f *fitter) slotCosts(xs []int, w [][]float64, out []float64) {
 			prev[c][p] = base[p] + f.ink*ink
 		}
 	}
-	for c := range 8 {
+	for c := 0; c < 8; c += 2 {
 		pc := prev[c]
 		for v := range 103 {
 			row := parts[v*n : (v+1)*n : (v+1)*n]
@@ -401,10 +417,10 @@ func (f *fitter) slotCosts(xs []int, w [][]float64, out []float64) {
 }
 
 // endsCost is how well the best start symbol and the stop fit, for k
-// symbols before the stop, per pixel.
-func (f *fitter) endsCost(k int) float64 {
+// symbols before the stop, per pixel, trying every stride-th shift.
+func (f *fitter) endsCost(k, stride int) float64 {
 	best := math.Inf(1)
-	for o := range fitShifts {
+	for o := 0; o < fitShifts; o += stride {
 		xs, w := f.slotPixels(0, 11, float64(o-fitShifts/2)*fitStep)
 		if xs == nil {
 			continue
@@ -414,12 +430,12 @@ func (f *fitter) endsCost(k int) float64 {
 		}
 	}
 	stop := math.Inf(1)
-	for o := range fitShifts {
+	for o := 0; o < fitShifts; o += stride {
 		xs, w := f.slotPixels(k, 13, float64(o-fitShifts/2)*fitStep)
 		if xs == nil {
 			continue
 		}
-		for prev := range 8 {
+		for prev := 0; prev < 8; prev += 2 { // every symbol ends on a space
 			stop = min(stop, f.cost(xs, w, prev, c128Stop)/float64(len(xs)))
 		}
 	}
@@ -483,7 +499,7 @@ func (f *fitter) search(k int) ([]int, float64) {
 				continue
 			}
 			f.slotCosts(xs, w, costs[:])
-			for c := range 8 {
+			for c := 0; c < 8; c += 2 {
 				from, fromShift := end{inf, -1}, -1
 				for po := max(o-1, 0); po <= min(o+1, fitShifts-1); po++ {
 					if best[c][po].cost < from.cost {

@@ -42,6 +42,22 @@ var c128ModuleTable = func() (t [107][]bool) {
 	return t
 }()
 
+// c128Bars is where each symbol's three bars start and end, in modules
+// (the stop's fourth bar is left out: it is only ever drawn whole).
+var c128Bars = func() (t [107][6]int8) {
+	for v, ws := range c128Widths {
+		at := 0
+		for i, w := range ws[:6] {
+			if i%2 == 0 {
+				t[v][i] = int8(at)
+				t[v][i+1] = int8(at + int(w-'0'))
+			}
+			at += int(w - '0')
+		}
+	}
+	return t
+}()
+
 func c128Modules(v int) []bool { return c128ModuleTable[v] }
 
 // c128Tail is the class of a symbol's last three modules, bit 2 first:
