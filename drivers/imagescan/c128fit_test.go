@@ -112,7 +112,7 @@ func blurredBars(mods []bool, m, sigma float64, warp func(i int) float64, rng *r
 	return f
 }
 
-func code128Modules(t *testing.T, text string) []bool {
+func code128Modules(t testing.TB, text string) []bool {
 	m, err := oned.NewCode128Writer().Encode(text, gozxing.BarcodeFormat_CODE_128, 1, 1, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package imagescan
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/shoukuan/pos/hal"
@@ -17,6 +18,9 @@ func FuzzDecodeFrame(f *testing.F) {
 	// finders found, grid failing: the regrid's way (see qrgrid.go)
 	c := curvedSticker(f, stickerText, 2.5)
 	f.Add(c.Width, c.Height, c.Stride, uint8(Grey), c.Pix)
+	// level bars blurred past their edges: the fit's way (see c128fit.go)
+	b := blurredBars(code128Modules(f, "284012345678901234"), 2.4, 1.5, func(int) float64 { return 0 }, rand.New(rand.NewPCG(1, 2)))
+	f.Add(b.Width, b.Height, b.Stride, uint8(Grey), b.Pix)
 	f.Add(64, 48, 64, uint8(Grey), make([]byte, 64*48))
 	f.Add(2, 2, 4, uint8(YUYV), []byte{1, 2, 3, 4, 5, 6, 7, 8})
 	f.Add(-1, 5, 0, uint8(9), []byte{})
