@@ -15,7 +15,9 @@ import (
 // (paper is not flat and lenses are not straight: on the blackbox photo
 // this was made for, the middle symbols sit a pixel off a uniform grid).
 // What it finds must pass the check character, decode as Code 128 when
-// drawn clean, and be found the same on two bands of rows.
+// drawn clean, fit the profile nearly as well as a code fits its own
+// (random bars between a start and a stop fit their best sequence twice
+// as badly), and be found the same on two bands of rows.
 
 const (
 	fitBandRows = 16  // rows averaged into one profile: noise down, tilt smear under half a pixel
@@ -77,6 +79,7 @@ func (d *Decoder) code128Fit() (string, bool) {
 	return "", false
 }
 
+// runnerUp is the most votes any text other than t has.
 func runnerUp(votes map[string]int, t string) int {
 	n := 0
 	for s, c := range votes {

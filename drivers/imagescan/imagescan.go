@@ -80,7 +80,7 @@ var defaultPasses = []pass{
 	{view: view{orient: true}, bin: hybrid, c128: true, why: "bars turned upright"},
 	{view: view{orient: true, invert: true}, bin: hybrid, c128: true, why: "bars turned upright, inverted"},
 	// Overexposed paper and backlit screens, where white bleeds into the
-	// modules: darkening restores their width (4 blackbox QR, and 2 more
+	// modules: darkening restores their width (4 blackbox QR, and 3 more
 	// with one threshold for the whole frame, where the local thresholds
 	// of a washed-out code find no finder pattern).
 	{view: view{gamma: 1}, bin: hybrid, qr: true, c128: true, why: "darkened"},
@@ -408,15 +408,7 @@ func (d *Decoder) code128Row(bmp *gozxing.BinaryBitmap, y int) (string, bool) {
 }
 
 // runnerUp is the most rows any text other than t was read on.
-func (d *Decoder) runnerUp(t string) int {
-	n := 0
-	for s, c := range d.rowTexts {
-		if s != t {
-			n = max(n, c)
-		}
-	}
-	return n
-}
+func (d *Decoder) runnerUp(t string) int { return runnerUp(d.rowTexts, t) }
 
 // latin1 turns the bytes gozxing returns for Code 128 into text. Code 128
 // carries ISO 8859-1: with FNC4 a byte is a Latin-1 character (0xF3 is
