@@ -239,3 +239,25 @@ func TestLiveSkipsFit(t *testing.T) {
 		t.Fatalf("the still decoder does not read it: %v", err)
 	}
 }
+
+// The fitted pass alone, on every photo and phone screen, the ones other
+// passes read included: it may read a code or not, never misread one.
+func TestFitAloneNeverMisreads(t *testing.T) {
+	imgs := phoneImages(t)
+	if dir := benchdata(); dir != "" {
+		imgs = append(imgs, loadBlackbox(t, dir)...)
+	}
+	d := NewDecoder()
+	read := 0
+	for _, im := range imgs {
+		d.resetFrame(planeOf(im.f))
+		text, ok := d.code128Fit()
+		switch {
+		case ok && text != im.want:
+			t.Errorf("%s/%s: read %q, want %q", im.set, im.name, text, im.want)
+		case ok:
+			read++
+		}
+	}
+	t.Logf("%d of %d images read by the fit alone, none misread", read, len(imgs))
+}
