@@ -251,6 +251,7 @@ type fitter struct {
 	parts, base  []float64 // slotCosts' scratch
 	table        []float64 // see blurTable
 	cum          []float64 // slotCosts' scratch
+	prevInk      []float64 // slotCosts' scratch
 	xbuf         []int     // slotPixels' results, reused
 	wrows        [][]float64
 	wbuf         []float64
@@ -392,9 +393,12 @@ func (f *fitter) slotCosts(xs []int, w [][]float64, out []float64) {
 		}
 	}
 	// every symbol ends on a space: the odd classes never come before
+	if cap(f.prevInk) < 4*n {
+		f.prevInk = make([]float64, 4*n)
+	}
 	var prev [8][]float64
 	for c := 0; c < 8; c += 2 {
-		prev[c] = make([]float64, n)
+		prev[c] = f.prevInk[c/2*n : (c/2+1)*n]
 		for p := range xs {
 			ink := 0.0
 			for b := range 3 {
@@ -513,8 +517,8 @@ func (f *fitter) search(k int) ([]int, float64) {
 					continue
 				}
 				for v := range 103 { // data and check values; starts only first
-					if c := from.cost + costs[c*103+v]; c < hist[j][v][o].cost {
-						hist[j][v][o] = state{c, from.v, fromShift}
+					if t := from.cost + costs[c*103+v]; t < hist[j][v][o].cost {
+						hist[j][v][o] = state{t, from.v, fromShift}
 					}
 				}
 			}
