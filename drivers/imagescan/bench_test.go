@@ -17,9 +17,10 @@ import (
 )
 
 // The decode figures of `make bench`, on the zxing blackbox photos that
-// live outside the repository (../shared/benchdata, see its SOURCE.md):
+// live outside the repository (../shared/benchdata, see its SOURCE.md).
+// go test runs in the package directory, so the path must be absolute:
 //
-//	POS_BENCHDATA=../shared/benchdata go test -run TestBlackboxReport -v ./drivers/imagescan
+//	POS_BENCHDATA=$PWD/../shared/benchdata go test -run TestBlackboxReport -v ./drivers/imagescan
 //
 // A decode counts when its text equals the expected file byte for byte; a
 // decode with any other text is a false read, worse than none.
